@@ -1,0 +1,160 @@
+"""The ``file`` source: imports JSONL or CSV exports and follows a growing file.
+
+The cursor is the byte offset after the last complete record, so a restart resumes exactly
+where the last committed page ended; a half-written last line waits for its newline.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, ValidationError
+
+from repbot.errors import TransientError
+from repbot.models import Mention, Page
+from repbot.sandbox import SandboxConfig, SandboxConnector
+
+log = logging.getLogger(__name__)
+
+_AUTHOR_FIELDS = ("id", "handle", "display_name", "followers", "verified", "karma")
+
+
+class FileConfig(SandboxConfig):
+    """Options of the ``file`` source."""
+
+    path: Path = Field(description="The JSONL or CSV file to import (relative to the config).")
+    format: Literal["auto", "jsonl", "csv"] = "auto"
+    platform: str = Field("file", description="Platform for records that do not name one.")
+    mapping: dict[str, str] = Field(
+        default_factory=dict,
+        description="Mention field -> record field (dotted for nested JSON), e.g. text: body.",
+    )
+    batch_size: int = Field(2000, ge=1, le=100_000, description="Records per fetch.")
+
+
+class FileConnector(SandboxConnector):
+    """Reads one mention per record from a JSONL or CSV file, following it as it grows."""
+
+    type_name: ClassVar[str] = "file"
+    platform: ClassVar[str] = "file"
+    Config: ClassVar[type[FileConfig]] = FileConfig  # type: ignore[assignment]
+    config: FileConfig
+
+    def file_path(self) -> Path:
+        """The file, resolved against the config's folder."""
+        return self.base_dir / self.config.path
+
+    def file_format(self) -> str:
+        """``jsonl`` or ``csv``."""
+        if self.config.format != "auto":
+            return self.config.format
+        return "csv" if self.file_path().suffix.lower() == ".csv" else "jsonl"
+
+    async def fetch(self, cursor: str | None) -> Page:
+        offset = int(cursor or 0)
+        path = self.file_path()
+        try:
+            with path.open("rb") as handle:
+                header = handle.readline() if self.file_format() == "csv" else b""
+                offset = max(offset, len(header))
+                handle.seek(offset)
+                return self._read(handle, offset, header)
+        except FileNotFoundError as exc:
+            raise TransientError(f"{path}: file not found (waiting for it)") from exc
+        except OSError as exc:
+            raise TransientError(f"{path}: {exc.strerror}") from exc
+
+    def _read(self, handle: io.BufferedReader, offset: int, header: bytes) -> Page:
+        mentions: list[Mention] = []
+        malformed = 0
+        columns = next(csv.reader([header.decode("utf-8-sig")])) if header else []
+        full = False
+        for count in range(self.config.batch_size + 1):
+            if count == self.config.batch_size:
+                full = True
+                break
+            line = handle.readline()
+            if not line.endswith(b"\n"):
+                break
+            position = offset
+            offset += len(line)
+            if not line.strip():
+                continue
+            try:
+                record = self._record(line, columns)
+                mentions.append(self.to_mention(record))
+            except (ValueError, ValidationError, KeyError, TypeError) as exc:
+                malformed += 1
+                log.warning(
+                    "skipped malformed record source=%s file=%s byte=%d error=%s",
+                    self.name,
+                    self.config.path,
+                    position,
+                    _short(exc),
+                )
+        more = full and bool(handle.peek(1))
+        return Page(mentions=mentions, cursor=str(offset), malformed=malformed, has_more=more)
+
+    def _record(self, line: bytes, columns: list[str]) -> dict[str, Any]:
+        text = line.decode("utf-8")
+        if columns:
+            values = next(csv.reader([text]))
+            if len(values) != len(columns):
+                raise ValueError(f"expected {len(columns)} columns, got {len(values)}")
+            return dict(zip(columns, values, strict=True))
+        record = json.loads(text)
+        if not isinstance(record, dict):
+            raise ValueError("record is not a JSON object")
+        return record
+
+    def to_mention(self, record: dict[str, Any]) -> Mention:
+        """A Mention from one record, applying the field mapping."""
+        get = lambda name: _lookup(record, self.config.mapping.get(name, name))  # noqa: E731
+        author = get("author")
+        if not isinstance(author, dict):
+            author = {"handle": author or ""}
+        for name in _AUTHOR_FIELDS:
+            value = get(f"author.{name}")
+            if value not in (None, ""):
+                author[name] = value
+        data = {
+            "platform": get("platform") or self.config.platform,
+            "external_id": str(get("external_id") or get("id") or ""),
+            "url": get("url") or None,
+            "kind": get("kind") or ("review" if get("rating") else "post"),
+            "author": author,
+            "text": get("text") or "",
+            "title": get("title") or None,
+            "rating": get("rating") or None,
+            "created_at": get("created_at"),
+            "metrics": get("metrics") or {},
+            "raw": record,
+        }
+        if not data["external_id"]:
+            raise ValueError("record has no external_id")
+        return Mention.model_validate(data)
+
+
+def _lookup(record: dict[str, Any], dotted: str) -> Any:
+    if dotted in record:
+        return record[dotted]
+    value: Any = record
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _short(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False)
+        )
+    return str(exc)[:200]

@@ -1,0 +1,1 @@
+"""Operator-editable prompt templates and knowledge snippets (installed as repbot.prompts)."""

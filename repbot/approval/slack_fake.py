@@ -1,0 +1,290 @@
+"""A local fake of the Slack Web API (and Socket Mode), for tests, demos and benchmarks.
+
+Point ``slack_sdk.web.async_client.AsyncWebClient(base_url=fake.base_url)`` at it. It records
+every call, answers in the shape of Slack's real responses and keeps the messages it was sent,
+so tests can assert what a channel would show. ``stop()``/``start()`` on the same port
+simulate Slack being unreachable and coming back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import WSMsgType, web
+
+BOT_USER = "UBOT0001"
+
+
+@dataclass
+class Call:
+    """One Web API call the fake received."""
+
+    method: str
+    args: dict[str, Any]
+
+
+@dataclass
+class FakeSlack:
+    """The fake server; use ``async with FakeSlack() as fake:`` or ``start()``/``stop()``."""
+
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    port: int = 0
+    _errors: dict[str, list[str]] = field(default_factory=dict)
+    _runner: web.AppRunner | None = None
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _sockets: list[web.WebSocketResponse] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        """The ``api_base_url`` to configure (ends with a slash, like Slack's)."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    async def __aenter__(self) -> FakeSlack:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Listen on 127.0.0.1 (on the previous port after a ``stop()``)."""
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_get("/socket", self._socket)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
+        await site.start()
+        self.port = int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr,attr-defined]
+
+    async def stop(self) -> None:
+        """Stop listening: clients now get connection errors."""
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def fail_next(self, method: str, error: str, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``{"ok": false, "error": error}``."""
+        self._errors.setdefault(method, []).extend([error] * times)
+
+    def calls_to(self, method: str) -> list[Call]:
+        """The recorded calls of one API method, oldest first."""
+        return [c for c in self.calls if c.method == method]
+
+    def channel_messages(self, channel: str) -> list[dict[str, Any]]:
+        """Messages currently in ``channel`` (as last updated), oldest first."""
+        return [m for (ch, _), m in sorted(self.messages.items()) if ch == channel]
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _read_args(request)
+        self.calls.append(Call(method, args))
+        errors = self._errors.get(method)
+        if errors:
+            return web.json_response({"ok": False, "error": errors.pop(0)})
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return web.json_response({"ok": True})
+        return web.json_response(handler(args))
+
+    def _next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://fake.slack.com/",
+            "team": "Fake",
+            "user": "repbot",
+            "team_id": "T0000001",
+            "user_id": BOT_USER,
+            "bot_id": "B0000001",
+            "is_enterprise_install": False,
+        }
+
+    def _m_chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(args.get("channel")), self._next_ts()
+        message = _message(args, ts)
+        self.messages[(channel, ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(args.get("channel")), str(args.get("ts"))
+        if (channel, ts) not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        message = _message(args, ts)
+        self.messages[(channel, ts)] = message
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": ts,
+            "text": message["text"],
+            "message": message,
+        }
+
+    def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args.get("view")
+        view = json.loads(view) if isinstance(view, str) else dict(view or {})
+        view.update(id=f"V{uuid.uuid4().hex[:10].upper()}", hash=f"{time.time():.0f}.fake")
+        return {"ok": True, "view": view}
+
+    def _m_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = str(args.get("usergroup"))
+        if group not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": self.usergroups[group]}
+
+    def _m_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {}})
+        async for msg in ws:
+            if msg.type is WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(msg.data))
+        self._sockets.remove(ws)
+        return ws
+
+    async def socket_send(self, payload: dict[str, Any], kind: str = "interactive") -> str:
+        """Deliver an envelope over every open Socket Mode connection; returns its id."""
+        envelope_id = str(uuid.uuid4())
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind == "interactive",
+        }
+        for ws in self._sockets:
+            await ws.send_json(envelope)
+        return envelope_id
+
+    async def wait_socket(self, timeout: float = 5.0) -> None:
+        """Wait until a Socket Mode client is connected."""
+        deadline = time.monotonic() + timeout
+        while not self._sockets:
+            if time.monotonic() > deadline:
+                raise TimeoutError("no socket mode connection")
+            await asyncio.sleep(0.01)
+
+
+async def _read_args(request: web.Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.query)
+    body = await request.read()
+    if not body:
+        return args
+    if request.content_type == "application/json":
+        args.update(json.loads(body))
+    else:
+        args.update(parse_qsl(body.decode()))
+    for key in ("blocks", "view"):
+        if isinstance(args.get(key), str):
+            args[key] = json.loads(args[key])
+    return args
+
+
+def _message(args: dict[str, Any], ts: str) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "user": BOT_USER,
+        "bot_id": "B0000001",
+        "ts": ts,
+        "text": args.get("text", ""),
+        "blocks": args.get("blocks", []),
+    }
+
+
+def sign(signing_secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
+    """The headers Slack sends with a signed request (``v0`` HMAC-SHA256 of the body)."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    base = f"v0:{ts}:{body}".encode()
+    digest = hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
+    return {
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": f"v0={digest}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+
+
+def block_actions_payload(
+    *,
+    user: str,
+    action_id: str,
+    value: str,
+    channel: str,
+    message_ts: str,
+    action_ts: str | None = None,
+    selected: str | None = None,
+) -> dict[str, Any]:
+    """A ``block_actions`` interaction in the shape Slack sends (see bolt's fixtures)."""
+    action: dict[str, Any] = {
+        "action_id": action_id,
+        "block_id": "b",
+        "type": "static_select" if selected else "button",
+        "action_ts": action_ts or f"{time.time():.6f}",
+    }
+    if selected:
+        action["selected_option"] = {
+            "text": {"type": "plain_text", "text": selected},
+            "value": selected,
+        }
+    else:
+        action["value"] = value
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0000001"},
+        "api_app_id": "A0000001",
+        "token": "verification_token",
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+        "trigger_id": f"{time.time():.0f}.1.{uuid.uuid4().hex[:8]}",
+        "team": {"id": "T0000001", "domain": "fake"},
+        "channel": {"id": channel, "name": "approvals"},
+        "message": {"type": "message", "ts": message_ts, "text": ""},
+        "response_url": "https://hooks.slack.com/actions/T0000001/1/x",
+        "actions": [action],
+    }
+
+
+def view_submission_payload(
+    *, user: str, view: dict[str, Any], value: str | None, view_id: str | None = None
+) -> dict[str, Any]:
+    """A ``view_submission`` for a modal whose single input holds ``value``."""
+    submitted = dict(view)
+    submitted["id"] = view_id or view.get("id") or f"V{uuid.uuid4().hex[:10].upper()}"
+    state_values: dict[str, Any] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") == "input":
+            element = block["element"]
+            state_values[block["block_id"]] = {
+                element["action_id"]: {"type": element["type"], "value": value}
+            }
+    submitted["state"] = {"values": state_values}
+    return {
+        "type": "view_submission",
+        "team": {"id": "T0000001", "domain": "fake"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T0000001"},
+        "api_app_id": "A0000001",
+        "token": "verification_token",
+        "trigger_id": f"{time.time():.0f}.2.{uuid.uuid4().hex[:8]}",
+        "view": submitted,
+        "response_urls": [],
+    }

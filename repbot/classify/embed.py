@@ -1,0 +1,76 @@
+"""Sentence embeddings from the base all-MiniLM-L6-v2 encoder (for knowledge retrieval)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoModel, PreTrainedTokenizerBase
+
+from repbot.classify.model import base_model_dir, load_tokenizer, mean_pool
+from repbot.classify.sentiment import resolve_device
+from repbot.errors import ModelError
+
+_DEFAULT: SentenceEmbedder | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+class SentenceEmbedder:
+    """Mean-pooled, L2-normalised float32 embeddings (384 dimensions for MiniLM)."""
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        max_tokens: int = 256,
+        batch_size: int = 64,
+        device: str = "auto",
+    ) -> None:
+        self.path = path or base_model_dir()
+        try:
+            self._model = AutoModel.from_pretrained(str(self.path), local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"cannot load sentence encoder from {self.path}: {exc}") from exc
+        self._tokenizer: PreTrainedTokenizerBase = load_tokenizer(self.path)
+        self._device = resolve_device(device)
+        self._model.eval().to(self._device)
+        self.max_tokens = max_tokens
+        self.batch_size = batch_size
+        self.dimension = int(self._model.config.hidden_size)
+
+    @classmethod
+    def default(cls) -> SentenceEmbedder:
+        """A process-wide shared embedder over the packaged base encoder."""
+        global _DEFAULT
+        with _DEFAULT_LOCK:
+            if _DEFAULT is None:
+                _DEFAULT = cls()
+            return _DEFAULT
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Return a ``(len(texts), dimension)`` float32 array of unit vectors."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        chunks = [
+            self._embed_batch(list(texts[i : i + self.batch_size]))
+            for i in range(0, len(texts), self.batch_size)
+        ]
+        return np.concatenate(chunks).astype(np.float32)
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        batch = self._tokenizer(
+            [t[: self.max_tokens * 16] for t in texts],
+            truncation=True,
+            max_length=self.max_tokens,
+            padding=True,
+            return_tensors="pt",
+        )
+        mask = batch["attention_mask"].to(self._device)
+        with torch.inference_mode():
+            out = self._model(input_ids=batch["input_ids"].to(self._device), attention_mask=mask)
+            pooled = torch.nn.functional.normalize(mean_pool(out.last_hidden_state, mask), dim=-1)
+        result: np.ndarray = pooled.float().cpu().numpy()
+        return result

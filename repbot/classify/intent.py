@@ -1,0 +1,270 @@
+"""Intent detection by transparent rules: complaint, question, praise, spam, irrelevant, other."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from repbot.classify.sentiment import SentimentResult
+from repbot.models import Mention
+
+Intent = Literal["complaint", "question", "praise", "spam", "irrelevant", "other"]
+SKIP_INTENTS: frozenset[str] = frozenset({"spam", "irrelevant"})
+
+SPAM_PHRASES = (
+    "follow me",
+    "follow back",
+    "free followers",
+    "buy followers",
+    "click here",
+    "click the link",
+    "check out my",
+    "check my bio",
+    "link in bio",
+    "dm for promo",
+    "dm me for",
+    "promo code",
+    "giveaway",
+    "earn $",
+    "make money",
+    "work from home",
+    "crypto",
+    "forex",
+    "onlyfans",
+    "100% free",
+    "limited offer",
+    "win a free",
+)
+COMPLAINT_PHRASES = (
+    "not working",
+    "doesn't work",
+    "does not work",
+    "isn't working",
+    "stopped working",
+    "broken",
+    "worst",
+    "terrible",
+    "horrible",
+    "awful",
+    "useless",
+    "ridiculous",
+    "unacceptable",
+    "disappointed",
+    "disappointing",
+    "still waiting",
+    "never arrived",
+    "never received",
+    "charged twice",
+    "overcharged",
+    "refund",
+    "chargeback",
+    "cancel",
+    "rude",
+    "scam",
+    "never again",
+    "fix this",
+    "no response",
+    "hacked",
+    "outage",
+    "down again",
+)
+QUESTION_STARTS = (
+    "how",
+    "what",
+    "why",
+    "when",
+    "where",
+    "which",
+    "who",
+    "can",
+    "could",
+    "would",
+    "will",
+    "is",
+    "are",
+    "do",
+    "does",
+    "did",
+    "should",
+    "anyone",
+    "any",
+)
+QUESTION_PHRASES = (
+    "need help",
+    "please help",
+    "can you help",
+    "please advise",
+    "any update",
+    "how do i",
+    "how can i",
+    "is there a way",
+    "wondering if",
+    "let me know",
+)
+PRAISE_PHRASES = (
+    "thank",
+    "thx",
+    "love",
+    "great",
+    "awesome",
+    "amazing",
+    "excellent",
+    "fantastic",
+    "best",
+    "kudos",
+    "shout out",
+    "well done",
+    "impressed",
+    "recommend",
+)
+_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_HASHTAG = re.compile(r"#\w+")
+_HANDLE = re.compile(r"@\w+")
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+@dataclass(frozen=True)
+class BrandContext:
+    """What the monitored brand is called and which words mean a mention is about something else.
+
+    Built from the top-level ``brand`` config section (``name``, ``aliases``, ``exclude_terms``,
+    ``handles``). For a bank called "Apple", ``exclude_terms`` might be ``["iphone", "fruit"]``.
+    """
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    exclude_terms: tuple[str, ...] = ()
+    handles: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, section: object) -> BrandContext:
+        """Build from the ``brand`` section (object or dict); ``handles`` may be a dict."""
+
+        def get(key: str) -> object:
+            if isinstance(section, dict):
+                return section.get(key)
+            return getattr(section, key, None)
+
+        def strings(value: object) -> tuple[str, ...]:
+            if isinstance(value, dict):
+                value = list(value.values())
+            if isinstance(value, str):
+                return (value,)
+            return tuple(str(v) for v in value) if isinstance(value, Iterable) else ()
+
+        return cls(
+            name=str(get("name") or ""),
+            aliases=strings(get("aliases")),
+            exclude_terms=strings(get("exclude_terms")),
+            handles=strings(get("handles")),
+        )
+
+
+@dataclass(frozen=True)
+class IntentResult:
+    """The detected intent and a human-readable reason (stored when a mention is skipped)."""
+
+    intent: Intent
+    reason: str = ""
+
+
+def find_phrase(text: str, phrases: Iterable[str]) -> str | None:
+    """The first phrase of ``phrases`` found in lower-cased ``text`` on word boundaries."""
+    for phrase in phrases:
+        pattern = r"(?<![a-z0-9])" + re.escape(phrase.lower()) + r"(?![a-z0-9])"
+        if phrase.endswith("$") or phrase.startswith("$"):
+            pattern = re.escape(phrase.lower())
+        if re.search(pattern, text):
+            return phrase
+    return None
+
+
+def _spam_reason(text: str, lowered: str) -> str | None:
+    phrase = find_phrase(lowered, SPAM_PHRASES)
+    if phrase:
+        return f"spam phrase '{phrase}'"
+    urls, tags = len(_URL.findall(text)), len(_HASHTAG.findall(text))
+    words = len(_WORD.findall(_HASHTAG.sub(" ", _URL.sub(" ", lowered))))
+    if tags >= 6 and tags > words:
+        return f"{tags} hashtags and {words} words"
+    if urls >= 3:
+        return f"{urls} links"
+    if len(_HANDLE.findall(text)) >= 8:
+        return "mass @-mentions"
+    return None
+
+
+def _addresses_brand(lowered: str, brand: BrandContext) -> bool:
+    handles = {h.lower().lstrip("@") for h in brand.handles}
+    return any(f"@{h}" in lowered for h in handles if h)
+
+
+def _irrelevant_reason(lowered: str, brand: BrandContext | None) -> str | None:
+    if brand is None or not brand.exclude_terms or _addresses_brand(lowered, brand):
+        return None
+    term = find_phrase(lowered, brand.exclude_terms)
+    if term is None:
+        return None
+    name = brand.name or "the brand"
+    return f"mentions '{term}' (an exclude term): not about {name}"
+
+
+def _is_question(text: str, lowered: str) -> bool:
+    if "?" in text or find_phrase(lowered, QUESTION_PHRASES):
+        return True
+    words = _WORD.findall(_HANDLE.sub(" ", lowered))
+    return bool(words) and words[0] in QUESTION_STARTS and len(words) <= 25 and "." not in text
+
+
+def _complaint_reason(lowered: str, sentiment: SentimentResult, rating: int | None) -> str | None:
+    negative = sentiment.probs.get("negative", 0.0)
+    if rating is not None and rating <= 2:
+        return f"{rating}-star review"
+    phrase = find_phrase(lowered, COMPLAINT_PHRASES)
+    if phrase and negative >= 0.25:
+        return f"complaint phrase '{phrase}' with negative tone"
+    if sentiment.label == "negative" and negative >= 0.5:
+        return f"negative sentiment ({negative:.2f})"
+    return None
+
+
+def _praise_reason(lowered: str, sentiment: SentimentResult, rating: int | None) -> str | None:
+    positive = sentiment.probs.get("positive", 0.0)
+    if rating is not None and rating >= 4 and sentiment.label != "negative":
+        return f"{rating}-star review"
+    if sentiment.label == "positive" and positive >= 0.6:
+        return f"positive sentiment ({positive:.2f})"
+    phrase = find_phrase(lowered, PRAISE_PHRASES)
+    if phrase and sentiment.label == "positive":
+        return f"praise phrase '{phrase}'"
+    return None
+
+
+def detect_intent(
+    mention: Mention, sentiment: SentimentResult, brand: BrandContext | None = None
+) -> IntentResult:
+    """Classify what the author wants, checking spam, irrelevance, complaint, question, praise."""
+    text = " ".join(filter(None, [mention.title, mention.text]))
+    lowered = text.lower()
+    spam = _spam_reason(text, lowered)
+    if spam:
+        return IntentResult("spam", spam)
+    irrelevant = _irrelevant_reason(lowered, brand)
+    if irrelevant:
+        return IntentResult("irrelevant", irrelevant)
+    complaint = _complaint_reason(lowered, sentiment, mention.rating)
+    strong = sentiment.probs.get("negative", 0.0) >= 0.6 or mention.rating in (1, 2)
+    if complaint and strong:
+        return IntentResult("complaint", complaint)
+    if _is_question(text, lowered):
+        return IntentResult("question", "asks a question or for help")
+    if complaint:
+        return IntentResult("complaint", complaint)
+    praise = _praise_reason(lowered, sentiment, mention.rating)
+    if praise:
+        return IntentResult("praise", praise)
+    if not text.strip():
+        return IntentResult("other", "empty text")
+    return IntentResult("other", f"no clear intent ({sentiment.label})")

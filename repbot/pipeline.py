@@ -1,0 +1,150 @@
+"""The workers that move mentions along the state machine.
+
+``new → classified`` (sentiment, language, intent, urgency; spam and irrelevant → skipped) and
+``classified → drafted → awaiting_approval`` (a reply draft, or skipped when no reply is due).
+Each transition is one store transaction; heavy model work runs off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from repbot.classify import BrandContext, Classifier, analyze
+from repbot.config import Config
+from repbot.models import State, utcnow
+from repbot.respond import Draft, DraftContext, Responder
+from repbot.respond.draft import Sentiment
+from repbot.secrets import redact
+from repbot.store import Item, Store
+from repbot.store.sqlite import retry_delay
+
+log = logging.getLogger(__name__)
+REPEAT_WINDOW = timedelta(hours=24)
+
+
+class Pipeline:
+    """Classifies and drafts whatever is pending, a batch at a time."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        classifier: Classifier,
+        responder: Responder,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.classifier = classifier
+        self.responder = responder
+        self.clock = clock
+        self.brand = BrandContext.from_config(config.brand)
+
+    async def run_once(self) -> int:
+        """One pass over both stages; returns the number of items moved."""
+        moved = await self.classify_pending()
+        moved += await self.draft_pending()
+        return moved
+
+    async def drain(self, max_passes: int = 1000) -> int:
+        """Run passes until nothing is pending (used by tests and `repbot poll`)."""
+        total = 0
+        for _ in range(max_passes):
+            moved = await self.run_once()
+            total += moved
+            if not moved:
+                break
+        return total
+
+    async def classify_pending(self) -> int:
+        """new → classified (or skipped) for one batch."""
+        items = self.store.pending(State.NEW, self.config.pipeline.batch_size, self.clock())
+        if not items:
+            return 0
+        now = self.clock()
+        repeats = {item.mention.external_id: self._repeats(item) for item in items}
+        try:
+            analyses = await asyncio.to_thread(
+                analyze,
+                [item.mention for item in items],
+                self.classifier,
+                self.config.urgency,
+                self.brand,
+                repeats,
+                now,
+            )
+        except Exception as exc:
+            for item in items:
+                self._failed(item, exc)
+            return len(items)
+        for item, analysis in zip(items, analyses, strict=True):
+            skip = f"{analysis.intent}: {analysis.intent_reason}" if analysis.skip else None
+            self.store.set_classified(item.id, analysis.to_dict(), skip_reason=skip)
+        return len(items)
+
+    async def draft_pending(self) -> int:
+        """classified → drafted → awaiting_approval (or skipped) for one batch."""
+        items = self.store.pending(State.CLASSIFIED, self.config.pipeline.batch_size, self.clock())
+        if not items:
+            return 0
+        examples = self.store.approved_examples()
+        others = [i.mention.text for i in items]
+        for item in items:
+            intent = item.intent or "other"
+            urgency = item.urgency or 0.0
+            if not self.responder.should_reply(intent, urgency, item.sentiment or "neutral"):
+                self.store.skip(item.id, f"no reply needed ({intent}, urgency {urgency:.2f})")
+                continue
+            context = DraftContext(
+                mention=item.mention,
+                sentiment=_sentiment(item.sentiment),
+                intent=intent,
+                urgency=urgency,
+                examples=examples,
+                others=[t for t in others if t != item.mention.text],
+                probs=dict(item.analysis.get("probs") or {}),
+            )
+            try:
+                draft = await self.responder.draft(context)
+            except Exception as exc:
+                self._failed(item, exc)
+                continue
+            self.store.set_draft(item.id, draft.text, draft_meta(draft))
+        return len(items)
+
+    def _repeats(self, item: Item) -> int:
+        mention = item.mention
+        return self.store.repeat_contacts(
+            mention.platform, mention.author.handle, mention.created_at - REPEAT_WINDOW, item.id
+        )
+
+    def _failed(self, item: Item, exc: Exception) -> None:
+        error = redact(f"{type(exc).__name__}: {exc}")
+        log.error("pipeline step failed mention=%d state=%s error=%s", item.id, item.state, error)
+        retry_at = self.clock() + retry_delay(item.attempts + 1)
+        self.store.record_failure(item.id, error, self.config.pipeline.max_attempts, retry_at)
+
+
+def draft_meta(draft: Draft) -> dict[str, Any]:
+    """What the approval views need to know about a draft besides its text."""
+    return {
+        "mode": draft.mode,
+        "template": draft.template,
+        "limit": draft.limit,
+        "knowledge": list(draft.knowledge),
+        "fallback_reason": draft.fallback_reason,
+        "safe": draft.safe,
+    }
+
+
+def _sentiment(label: str | None) -> Sentiment:
+    if label == "negative":
+        return "negative"
+    if label == "positive":
+        return "positive"
+    return "neutral"

@@ -1,0 +1,121 @@
+"""The ``responder`` config section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+LIABILITY_PHRASES: tuple[str, ...] = (
+    "it's our fault",
+    "it is our fault",
+    "it was our fault",
+    "entirely our fault",
+    "we are liable",
+    "we're liable",
+    "we accept liability",
+    "we accept full responsibility",
+    "we admit",
+    "legally responsible",
+    "our negligence",
+)
+COMPENSATION_PHRASES: tuple[str, ...] = (
+    "full refund guaranteed",
+    "guaranteed refund",
+    "guarantee a refund",
+    "guarantee you a refund",
+    "we will compensate",
+    "we'll compensate",
+    "we will refund you",
+    "we'll refund you",
+    "you will get a full refund",
+    "you'll get a full refund",
+    "we will pay you",
+    "we'll pay you",
+    "free of charge",
+    "on the house",
+)
+
+
+class LLMConfig(BaseModel):
+    """An OpenAI-compatible chat-completions endpoint (OpenAI, Azure, vLLM, Ollama, llama.cpp)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field(
+        "http://127.0.0.1:11434/v1",
+        description="API root; `/chat/completions` is appended (Ollama's default shown).",
+    )
+    model: str = Field("llama3.1:8b", description="Model name the endpoint expects.")
+    api_key: SecretStr | None = Field(None, description="Bearer token; use ${ENV} in YAML.")
+    api_key_header: str = Field(
+        "Authorization", description="`Authorization` (Bearer) or e.g. `api-key` for Azure."
+    )
+    query: dict[str, str] = Field(
+        default_factory=dict, description="Extra query parameters (Azure: api-version)."
+    )
+    temperature: float = Field(0.4, ge=0.0, le=2.0, description="Sampling temperature.")
+    max_tokens: int = Field(300, ge=16, le=4096, description="Upper bound on reply tokens.")
+    timeout: float = Field(20.0, gt=0, description="Seconds for one request, connect included.")
+    retries: int = Field(2, ge=0, le=10, description="Retries after 429, 5xx and timeouts.")
+    backoff: float = Field(1.0, ge=0, description="First retry delay in seconds; doubles.")
+    max_backoff: float = Field(30.0, ge=0, description="Cap on any wait, Retry-After included.")
+    examples: int = Field(3, ge=0, le=10, description="Approved replies given as examples.")
+
+
+class GuardrailConfig(BaseModel):
+    """What no draft may contain, whichever mode wrote it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    liability_phrases: list[str] = Field(
+        default_factory=lambda: list(LIABILITY_PHRASES),
+        description="Admissions of liability (case-insensitive; prefix `re:` for a regex).",
+    )
+    compensation_phrases: list[str] = Field(
+        default_factory=lambda: list(COMPENSATION_PHRASES),
+        description="Promises of compensation, refused unless allow_compensation.",
+    )
+    allow_compensation: bool = Field(False, description="Let drafts promise compensation.")
+    forbidden_phrases: list[str] = Field(
+        default_factory=list, description="Further phrases no draft may contain."
+    )
+    copy_ngram: int = Field(
+        7, ge=3, le=30, description="Words in a row shared with another customer's text = copy."
+    )
+    injection_ngram: int = Field(
+        4, ge=2, le=30, description="Words in a row taken from an injected instruction = obeyed."
+    )
+
+
+class ResponderConfig(BaseModel):
+    """How replies are drafted: templates offline by default, an LLM when configured."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["template", "llm"] = Field("template", description="template | llm")
+    prompts_dir: Path | None = Field(
+        None, description="Folder of templates and knowledge; default: the packaged prompts/."
+    )
+    llm: LLMConfig = Field(default_factory=LLMConfig)  # type: ignore[arg-type]
+    guardrails: GuardrailConfig = Field(default_factory=GuardrailConfig)  # type: ignore[arg-type]
+    reply_intents: list[str] = Field(
+        default_factory=lambda: ["complaint", "question", "praise", "other"],
+        description="Intents that may get a reply (spam and irrelevant never do).",
+    )
+    min_urgency: dict[str, float] = Field(
+        default_factory=lambda: {"complaint": 0.0, "question": 0.0, "praise": 0.0, "other": 0.5},
+        description="Urgency (0-1) an intent needs before it gets a draft.",
+    )
+    negative_other_replies: bool = Field(
+        True, description="Reply to intent `other` whenever its sentiment is negative."
+    )
+    knowledge_k: int = Field(2, ge=0, le=10, description="Knowledge snippets per draft.")
+    knowledge_min_score: float = Field(
+        0.12, ge=0, le=1, description="Minimum similarity for a snippet to be used."
+    )
+    examples_k: int = Field(5, ge=0, le=50, description="Approved examples kept after ranking.")
+    limits: dict[str, int] = Field(
+        default_factory=dict, description="Lower a platform's reply limit (never raises it)."
+    )

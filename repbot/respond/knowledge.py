@@ -1,0 +1,147 @@
+"""Knowledge snippets from prompts/knowledge/ (Markdown with front matter, or YAML)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import yaml
+
+from repbot.errors import ConfigError
+from repbot.respond.personalize import detect_topics
+from repbot.respond.textsim import Embedder, TfIdf
+
+TOPIC_BONUS = 0.25
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """One piece of knowledge a reply may use.
+
+    ``reply`` is a sentence ready to go into a reply (a Jinja2 string: it may use ``brand``);
+    ``body`` is the longer text the LLM reads; ``topics`` match the problem detector's topics.
+    """
+
+    id: str
+    title: str
+    reply: str
+    body: str = ""
+    tags: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    source: str = ""
+
+    @property
+    def search_text(self) -> str:
+        """What retrieval compares a mention against."""
+        return " ".join([self.title, " ".join(self.tags), self.reply, self.body])
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A snippet chosen for a mention, with its similarity score."""
+
+    snippet: Snippet
+    score: float
+
+
+def _snippet(data: dict[str, Any], source: str, body: str = "") -> Snippet:
+    missing = [k for k in ("id", "title", "reply") if not data.get(k)]
+    if missing:
+        raise ConfigError([f"{source}: missing {', '.join(missing)}"], source="knowledge")
+    return Snippet(
+        id=str(data["id"]),
+        title=str(data["title"]),
+        reply=str(data["reply"]).strip(),
+        body=str(data.get("body", body)).strip(),
+        tags=tuple(str(t) for t in data.get("tags", [])),
+        topics=tuple(str(t) for t in data.get("topics", [])),
+        source=source,
+    )
+
+
+def _parse_markdown(path: Path) -> list[Snippet]:
+    text = path.read_text(encoding="utf-8")
+    if not text.startswith("---"):
+        raise ConfigError([f"{path.name}: front matter (--- ... ---) expected"], "knowledge")
+    _, head, body = text.split("---", 2)
+    data = yaml.safe_load(head) or {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path.name}: front matter must be a mapping"], "knowledge")
+    return [_snippet(data, path.name, body)]
+
+
+def _parse_yaml(path: Path) -> list[Snippet]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    items = data if isinstance(data, list) else [data]
+    return [_snippet(item, path.name) for item in items if isinstance(item, dict)]
+
+
+def load_snippets(folder: Path) -> list[Snippet]:
+    """Every snippet under ``folder`` (``*.md``, ``*.yaml``, ``*.yml``), sorted by id."""
+    snippets: list[Snippet] = []
+    problems: list[str] = []
+    for path in sorted(folder.glob("*")):
+        parse = {".md": _parse_markdown, ".yaml": _parse_yaml, ".yml": _parse_yaml}.get(path.suffix)
+        if parse is None:
+            continue
+        try:
+            snippets.extend(parse(path))
+        except (ConfigError, yaml.YAMLError, ValueError) as exc:
+            problems.append(f"knowledge/{path.name}: {exc}")
+    ids = [s.id for s in snippets]
+    problems += [
+        f"knowledge: duplicate id {i!r}" for i in sorted({i for i in ids if ids.count(i) > 1})
+    ]
+    if problems:
+        raise ConfigError(problems, source="knowledge")
+    return sorted(snippets, key=lambda s: s.id)
+
+
+@dataclass
+class KnowledgeBase:
+    """Snippets and the retrieval over them (embeddings when given, else TF-IDF)."""
+
+    snippets: list[Snippet]
+    embedder: Embedder | None = None
+    _tfidf: TfIdf | None = field(default=None, init=False, repr=False)
+    _matrix: npt.NDArray[np.float32] | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @classmethod
+    def load(cls, folder: Path, embedder: Embedder | None = None) -> KnowledgeBase:
+        """Load ``folder`` (missing folder: an empty knowledge base)."""
+        return cls(load_snippets(folder) if folder.is_dir() else [], embedder)
+
+    def _scores(self, query: str) -> list[float]:
+        texts = [s.search_text for s in self.snippets]
+        if self.embedder is None:
+            with self._lock:
+                if self._tfidf is None:
+                    self._tfidf = TfIdf(texts)
+            return self._tfidf.scores(query)
+        with self._lock:
+            if self._matrix is None:
+                self._matrix = self.embedder.embed(texts)
+        q = self.embedder.embed([query])[0]
+        return [float(x) for x in self._matrix @ q]
+
+    def search(self, query: str, k: int = 2, min_score: float = 0.1) -> list[Hit]:
+        """The ``k`` snippets most similar to ``query`` scoring at least ``min_score``.
+
+        A snippet whose ``topics`` include a problem topic detected in the query gets a bonus,
+        so "where is my money back" finds the refund policy even without shared words.
+        """
+        if not self.snippets or k <= 0:
+            return []
+        topics = set(detect_topics(query))
+        hits = []
+        for snippet, score in zip(self.snippets, self._scores(query), strict=True):
+            bonus = TOPIC_BONUS if topics & set(snippet.topics) else 0.0
+            if score + bonus >= min_score:
+                hits.append(Hit(snippet, score + bonus))
+        hits.sort(key=lambda h: (-h.score, h.snippet.id))
+        return hits[:k]

@@ -1,0 +1,408 @@
+"""The Responder: a personal, on-brand draft for each mention that deserves an answer."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from jinja2 import TemplateError
+
+from repbot.brand import BrandConfig
+from repbot.errors import ConfigError
+from repbot.models import Author, Mention
+from repbot.respond import guardrails, limits
+from repbot.respond.config import ResponderConfig
+from repbot.respond.draft import Draft, DraftContext, RankedExample, rank_examples
+from repbot.respond.knowledge import Hit, KnowledgeBase
+from repbot.respond.llm import ChatClient, LLMError, OpenAIChatClient
+from repbot.respond.personalize import SOCIAL, address, problem, stars
+from repbot.respond.templates import (
+    INTENTS,
+    PLATFORMS,
+    Phrasing,
+    TemplateSet,
+    describe,
+    family,
+    packaged_prompts,
+)
+from repbot.respond.textsim import Embedder, overlap
+
+PREFERENCE = 8.0
+"""How strongly phrasings resembling approved replies are preferred: a phrasing's draw weight
+is exp(PREFERENCE x its lead in relevance-weighted overlap with those replies)."""
+NO_REPLY = frozenset({"spam", "irrelevant"})
+_TAG = re.compile(r"</?\s*(mention|system|assistant|user)\b[^>]*>", re.I)
+_LEADING_HANDLES = re.compile(r"^(?:@[\w.@-]+[\s,:]*)+")
+
+
+@dataclass(frozen=True)
+class RenderedSnippet:
+    """A knowledge snippet as templates see it: its ``reply`` already rendered."""
+
+    id: str
+    title: str
+    reply: str
+    body: str
+    score: float
+
+
+class Responder:
+    """Drafts replies from templates (offline) or an OpenAI-compatible LLM.
+
+    ``draft`` may be awaited concurrently; CPU work is small and synchronous, and encoder
+    calls (when an ``embedder`` is given) run in a worker thread.
+    """
+
+    def __init__(
+        self,
+        cfg: ResponderConfig,
+        brand: BrandConfig,
+        embedder: Embedder | None = None,
+        llm: ChatClient | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.brand = brand
+        self.embedder = embedder
+        self.root = cfg.prompts_dir or packaged_prompts()
+        self.templates = TemplateSet(self.root)
+        self.knowledge = KnowledgeBase.load(self.root / "knowledge", embedder)
+        self._owns_llm = llm is None and cfg.mode == "llm"
+        self.llm: ChatClient | None = OpenAIChatClient(cfg.llm) if self._owns_llm else llm
+
+    async def aclose(self) -> None:
+        """Close the LLM client if the responder created it."""
+        if self._owns_llm and isinstance(self.llm, OpenAIChatClient):
+            await self.llm.aclose()
+
+    def should_reply(self, intent: str, urgency: float, sentiment: str) -> bool:
+        """Whether a mention with this analysis gets a draft (spam and irrelevant never do)."""
+        if intent in NO_REPLY or intent not in self.cfg.reply_intents:
+            return False
+        if intent == "other" and sentiment == "negative" and self.cfg.negative_other_replies:
+            return True
+        return urgency >= self.cfg.min_urgency.get(intent, 0.0)
+
+    async def draft(self, ctx: DraftContext) -> Draft:
+        """A draft for ``ctx`` that fits its platform and passes the guardrails."""
+        query = _query(ctx.mention)
+        if self.embedder is None:
+            hits, ranked = self._retrieve(ctx, query)
+        else:
+            hits, ranked = await asyncio.to_thread(self._retrieve, ctx, query)
+        if self.cfg.mode == "llm" and self.llm is not None:
+            return await self._draft_llm(ctx, hits, ranked)
+        return self.draft_template(ctx, hits, ranked)
+
+    def _retrieve(self, ctx: DraftContext, query: str) -> tuple[list[Hit], list[RankedExample]]:
+        hits: list[Hit] = []
+        if ctx.intent != "praise":
+            hits = self.knowledge.search(query, self.cfg.knowledge_k, self.cfg.knowledge_min_score)
+        ranked = rank_examples(query, ctx.examples, self.embedder, self.cfg.examples_k)
+        return hits, ranked
+
+    # -- context -------------------------------------------------------------------------
+
+    def limit(self, platform: str) -> limits.Limit:
+        """The reply limit for ``platform`` (config may lower it)."""
+        return limits.limit_for(platform, self.cfg.limits)
+
+    def context(
+        self,
+        ctx: DraftContext,
+        hits: Sequence[Hit] = (),
+        ranked: Sequence[RankedExample] = (),
+        personal: bool = True,
+    ) -> dict[str, Any]:
+        """The variables every template sees (documented in prompts/README.md)."""
+        mention = ctx.mention
+        who = address(mention)
+        found = problem(mention)
+        if not personal:
+            found = replace(found, phrase="", object="", key_phrases=())
+        brand_vars = {"brand": self.brand}
+        return {
+            "mention": mention,
+            "mention_text": _TAG.sub(" ", mention.text),
+            "author": mention.author,
+            "platform": mention.platform,
+            "family": family(mention.platform),
+            "intent": ctx.intent,
+            "sentiment": ctx.sentiment,
+            "urgency": ctx.urgency,
+            "name": who.name,
+            "greeting": who.greeting,
+            "handle": mention.author.handle.lstrip("@"),
+            "problem": found.phrase,
+            "object": found.object,
+            "topic": found.topic or "",
+            "order_number": found.order_number or "",
+            "key_phrases": list(found.key_phrases),
+            "rating": mention.rating,
+            "stars": stars(mention.rating),
+            "brand": self.brand,
+            "allowed_hosts": sorted(guardrails.allowed_hosts(self.brand)),
+            "knowledge": [
+                RenderedSnippet(
+                    h.snippet.id,
+                    h.snippet.title,
+                    self.templates.render_string(h.snippet.reply, brand_vars),
+                    h.snippet.body,
+                    h.score,
+                )
+                for h in hits
+            ],
+            "examples": [
+                {
+                    "mention": r.example.mention_text,
+                    "reply": r.example.reply_text,
+                    "edited": r.example.edited,
+                    "score": round(r.score, 3),
+                }
+                for r in ranked[: self.cfg.llm.examples]
+            ],
+            "limit": self.limit(mention.platform).chars,
+        }
+
+    # -- template mode -------------------------------------------------------------------
+
+    def _compose(self, mention: Mention, body: str) -> str:
+        social = mention.platform in SOCIAL
+        return limits.fit(
+            body,
+            self.limit(mention.platform),
+            prefix=address(mention).prefix,
+            suffix=self.brand.signoff.strip(),
+            sep=" " if social else "\n\n",
+        )
+
+    def _check(self, ctx: DraftContext, text: str) -> list[str]:
+        """Guardrail problems of ``text``; the @handle prefix we added ourselves is exempt."""
+        prefix = address(ctx.mention).prefix
+        return guardrails.check(
+            text.removeprefix(prefix) if prefix else text,
+            brand=self.brand,
+            cfg=self.cfg.guardrails,
+            mention_text=ctx.mention.text,
+            others=ctx.others,
+        )
+
+    def draft_template(
+        self,
+        ctx: DraftContext,
+        hits: Sequence[Hit] | None = None,
+        ranked: Sequence[RankedExample] | None = None,
+    ) -> Draft:
+        """The template-mode draft (synchronous; retrieval is lexical unless hits are given)."""
+        if hits is None or ranked is None:
+            hits, ranked = self._retrieve(ctx, _query(ctx.mention))
+        platform = ctx.mention.platform
+        rejected: list[str] = []
+        for personal in (True, False):
+            variables = self.context(ctx, hits, ranked, personal=personal)
+            phrasings = self.templates.phrasings(platform, ctx.intent, variables)
+            for phrasing in order_phrasings(phrasings, ctx.mention, ranked):
+                text = self._compose(ctx.mention, phrasing.text)
+                problems = self._check(ctx, text)
+                if not problems:
+                    return Draft(
+                        text=text,
+                        mode="template",
+                        template=phrasing.id,
+                        limit=self.limit(platform).chars,
+                        knowledge=tuple(h.snippet.id for h in hits),
+                        rejected=tuple(rejected),
+                    )
+                rejected += [f"{phrasing.id}: {p}" for p in problems]
+        return self._safe(ctx, rejected)
+
+    def _safe(self, ctx: DraftContext, rejected: list[str]) -> Draft:
+        """The minimal reply used when no phrasing passes."""
+        where = self.brand.support_url
+        for body in (
+            f"Thanks for reaching out. We'd like to help; please contact us at {where}.",
+            "Thanks for reaching out. We'd like to help.",
+            "Thank you.",
+        ):
+            text = self._compose(ctx.mention, body)
+            if not self._check(ctx, text):
+                break
+        return Draft(
+            text=text,
+            mode="template",
+            template="safe",
+            limit=self.limit(ctx.mention.platform).chars,
+            rejected=tuple(rejected),
+            safe=True,
+        )
+
+    # -- llm mode ------------------------------------------------------------------------
+
+    def messages(self, variables: dict[str, Any]) -> list[dict[str, str]]:
+        """The chat messages for the LLM: system rules and knowledge, the mention as data."""
+        return [
+            {"role": "system", "content": self.templates.render("llm/system.j2", variables)},
+            {"role": "user", "content": self.templates.render("llm/user.j2", variables)},
+        ]
+
+    async def _draft_llm(
+        self, ctx: DraftContext, hits: Sequence[Hit], ranked: Sequence[RankedExample]
+    ) -> Draft:
+        assert self.llm is not None
+        variables = self.context(ctx, hits, ranked)
+        try:
+            raw = await self.llm.complete(self.messages(variables))
+        except (LLMError, TemplateError) as exc:
+            return self._fallback(ctx, hits, ranked, f"LLM unavailable: {exc}", [])
+        body = clean_llm_reply(raw, self.brand.signoff)
+        text = self._compose(ctx.mention, body)
+        if text.endswith(limits.ELLIPSIS) and not body.endswith(limits.ELLIPSIS):
+            return self._fallback(ctx, hits, ranked, "LLM reply too long for the platform", [])
+        problems = self._check(ctx, text)
+        if problems:
+            reason = "LLM reply failed the guardrails"
+            return self._fallback(ctx, hits, ranked, reason, [f"llm: {p}" for p in problems])
+        return Draft(
+            text=text,
+            mode="llm",
+            template="llm/user.j2",
+            limit=self.limit(ctx.mention.platform).chars,
+            knowledge=tuple(h.snippet.id for h in hits),
+        )
+
+    def _fallback(
+        self,
+        ctx: DraftContext,
+        hits: Sequence[Hit],
+        ranked: Sequence[RankedExample],
+        reason: str,
+        problems: list[str],
+    ) -> Draft:
+        draft = self.draft_template(ctx, hits, ranked)
+        return replace(
+            draft,
+            mode="llm_fallback",
+            fallback_reason=reason,
+            rejected=(*problems, *draft.rejected),
+        )
+
+
+def _query(mention: Mention) -> str:
+    return " ".join(part for part in (mention.title, mention.text) if part)
+
+
+def _unit(seed: str) -> float:
+    """A deterministic number in (0, 1) derived from ``seed``."""
+    value = int(hashlib.sha256(seed.encode()).hexdigest()[:13], 16)
+    return (value + 1) / (16**13 + 2)
+
+
+def order_phrasings(
+    phrasings: Sequence[Phrasing], mention: Mention, ranked: Sequence[RankedExample]
+) -> list[Phrasing]:
+    """Phrasings in the order to try them: a weighted draw seeded by the mention's id.
+
+    Each mention gets a stable choice, a burst of similar mentions spreads over the phrasings,
+    and phrasings resembling approved (more so edited) replies are drawn more often
+    (Efraimidis-Spirakis weighted sampling without replacement).
+    """
+    seed = f"{mention.platform}:{mention.external_id}"
+    prefs = [
+        sum(r.score * overlap(p.text, r.example.reply_text) for r in ranked) for p in phrasings
+    ]
+    floor = min(prefs, default=0.0)
+    keys = [
+        _unit(f"{seed}:{p.id}") ** (1.0 / math.exp(PREFERENCE * (pref - floor)))
+        for p, pref in zip(phrasings, prefs, strict=True)
+    ]
+    order = sorted(range(len(phrasings)), key=lambda i: keys[i], reverse=True)
+    return [phrasings[i] for i in order]
+
+
+def clean_llm_reply(raw: str, signoff: str) -> str:
+    """Strip what we add ourselves (leading @handles, the sign-off) and wrapping quotes."""
+    text = raw.strip().strip('"“”').strip()
+    text = re.sub(r"^(?:reply|draft)\s*:\s*", "", text, flags=re.I)
+    text = _LEADING_HANDLES.sub("", text).strip()
+    signoff = signoff.strip()
+    if signoff and text.endswith(signoff):
+        text = text[: -len(signoff)].rstrip(" -—\n")
+    return text
+
+
+# -- repbot check ------------------------------------------------------------------------
+
+
+def sample_mentions(platform: str) -> list[Mention]:
+    """A named mention with a problem and a bare one (no name, text or rating)."""
+    review = platform in ("google_business", "trustpilot", "yelp", "app_store", "google_play")
+    created = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    rich = Mention(
+        platform=platform,
+        external_id=f"sample-{platform}-1",
+        kind="review" if review else "post",
+        author=Author(handle="maria_l", display_name="Maria Lopez", followers=120),
+        text="My order #4411 arrived damaged and I'd like a refund. How long does that take?",
+        title="Damaged order" if review else None,
+        rating=2 if review else None,
+        created_at=created,
+    )
+    bare = Mention(platform=platform, external_id=f"sample-{platform}-2", created_at=created)
+    return [rich, bare]
+
+
+def template_problems(cfg: ResponderConfig, brand: BrandConfig) -> list[str]:
+    """Every problem found rendering every template for every platform x intent."""
+    try:
+        responder = Responder(cfg.model_copy(update={"mode": "template"}), brand)
+    except ConfigError as exc:
+        return list(exc.problems)
+    problems = responder.templates.syntax_problems()
+    if problems:
+        return problems
+    problems += _snippet_problems(responder)
+    for platform in PLATFORMS:
+        for mention in sample_mentions(platform):
+            for intent in INTENTS:
+                problems += _render_problems(responder, DraftContext(mention, intent=intent))
+    return list(dict.fromkeys(problems))
+
+
+def _snippet_problems(responder: Responder) -> list[str]:
+    problems = []
+    for snippet in responder.knowledge.snippets:
+        where = f"knowledge/{snippet.source}"
+        try:
+            text = responder.templates.render_string(snippet.reply, {"brand": responder.brand})
+        except TemplateError as exc:
+            problems.append(f"{where}: {type(exc).__name__}: {exc}")
+            continue
+        problems += [
+            f"{where}: {p}"
+            for p in guardrails.check(text, brand=responder.brand, cfg=responder.cfg.guardrails)
+        ]
+    return problems
+
+
+def _render_problems(responder: Responder, ctx: DraftContext) -> list[str]:
+    platform, intent = ctx.mention.platform, ctx.intent
+    label = f"(platform={platform}, intent={intent})"
+    hits, _ = responder._retrieve(ctx, _query(ctx.mention))
+    variables = responder.context(ctx, hits)
+    problems = []
+    try:
+        phrasings = responder.templates.phrasings(platform, intent, variables)
+        responder.messages(variables)
+    except TemplateError as exc:
+        return [f"{describe(exc, responder.root)} {label}"]
+    for phrasing in phrasings:
+        text = responder._compose(ctx.mention, phrasing.text)
+        problems += [f"{phrasing.id}: {p} {label}" for p in responder._check(ctx, text)]
+        if text.endswith(limits.ELLIPSIS):
+            problems.append(f"{phrasing.id}: does not fit {platform}'s limit whole {label}")
+    return problems

@@ -1,0 +1,1 @@
+"""Test helpers shipped with repbot: a pytest plugin, fakes and platform simulators."""

@@ -1,0 +1,85 @@
+"""Fakes for repbot's heavy dependencies, for tests of code around them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from repbot.classify import SentimentResult
+from repbot.connector import Connector, ConnectorConfig
+from repbot.models import Mention, Page, utcnow
+
+_NEGATIVE = re.compile(
+    r"\b(hate|worst|broken|angry|refund|charged|never|awful|crash\w*|rude)\b", re.I
+)
+_POSITIVE = re.compile(r"\b(love|great|brilliant|thanks|best|fantastic|helpful)\b", re.I)
+
+
+class KeywordClassifier:
+    """A deterministic stand-in for the transformer classifier (keyword rules)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def classify(self, texts: Sequence[str]) -> list[SentimentResult]:
+        self.calls += 1
+        return [self._one(t) for t in texts]
+
+    @staticmethod
+    def _one(text: str) -> SentimentResult:
+        if _NEGATIVE.search(text):
+            probs = {"negative": 0.8, "neutral": 0.15, "positive": 0.05}
+        elif _POSITIVE.search(text):
+            probs = {"negative": 0.05, "neutral": 0.15, "positive": 0.8}
+        else:
+            probs = {"negative": 0.2, "neutral": 0.6, "positive": 0.2}
+        return SentimentResult(label=max(probs, key=probs.__getitem__), probs=probs)
+
+
+def make_mention(n: int = 1, **overrides: Any) -> Mention:
+    """A valid mention with id ``m{n}``; ``overrides`` replace any field."""
+    data: dict[str, Any] = {
+        "platform": "x",
+        "external_id": f"m{n}",
+        "url": f"https://x.com/user{n}/status/{n}",
+        "author": {"handle": f"user{n}", "display_name": f"User {n}", "followers": 100},
+        "text": f"@Acme my order {n} never arrived and I want a refund",
+        "created_at": utcnow(),
+    }
+    data.update(overrides)
+    return Mention.model_validate(data)
+
+
+class ScriptedConfig(ConnectorConfig):
+    """No options."""
+
+
+class ScriptedConnector(Connector):
+    """Returns (or raises) what a test queued, recording every cursor it was asked for."""
+
+    type_name = "scripted"
+    platform = "x"
+    Config = ScriptedConfig
+
+    def __init__(
+        self, name: str = "scripted", script: list[Page | Exception] | None = None
+    ) -> None:
+        super().__init__(name, ScriptedConfig())
+        self.script: list[Page | Exception] = list(script or [])
+        self.cursors: list[str | None] = []
+
+    async def fetch(self, cursor: str | None) -> Page:
+        self.cursors.append(cursor)
+        if not self.script:
+            return Page(mentions=[], cursor=cursor)
+        step = self.script.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+
+def aware(text: str) -> datetime:
+    """Parse an ISO timestamp into an aware datetime."""
+    return datetime.fromisoformat(text)
