@@ -114,7 +114,11 @@ class FileConnector(SandboxConnector):
 
     def to_mention(self, record: dict[str, Any]) -> Mention:
         """A Mention from one record, applying the field mapping."""
-        get = lambda name: _lookup(record, self.config.mapping.get(name, name))  # noqa: E731
+        mapping = self.config.mapping
+
+        def get(name: str) -> Any:
+            return _lookup(record, mapping.get(name, name))
+
         author = get("author")
         if not isinstance(author, dict):
             author = {"handle": author or ""}

@@ -112,6 +112,7 @@ class StreamState:
     cut: float | None = None
     newest: float | None = None
     budget: int | None = None
+    floor: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -318,11 +319,12 @@ class RedditConnector(Connector):
         """Start a sweep; ``False`` when the stream is new and starts from now (no request)."""
         if stream.seen is None:
             if not self.cfg.backfill_limit:
-                stream.seen = time.time()
+                stream.seen = stream.floor = time.time()
                 return False
             stream.cut, stream.budget = 0.0, self.cfg.backfill_limit
         else:
-            stream.cut, stream.budget = stream.seen - self.cfg.overlap, None
+            stream.cut = max(stream.seen - self.cfg.overlap, stream.floor or 0.0)
+            stream.budget = None
         stream.newest = None
         return True
 

@@ -387,7 +387,7 @@ class XConnector(Connector):
         if stream.since_id is None:
             stream.sweep_since = None
             start = now - self.cfg.initial_lookback
-            stream.floor = snowflake_at(start)
+            stream.floor = max(snowflake_at(start) - 1, 0)
             if self.cfg.initial_lookback:
                 stream.sweep_start = _iso(start)
             else:

@@ -208,7 +208,10 @@ def _summary_lines(config: Config) -> list[str]:
     approval = "web console only"
     if slack is not None and slack.enabled:
         approval = f"Slack ({slack.mode} mode, channel {slack.channel or '?'}) + web console"
-    secret = lambda v: "set" if v else "missing"  # noqa: E731
+
+    def secret(value: object) -> str:
+        return "set" if value else "missing"
+
     lines = [
         f"brand: {config.brand.name}",
         f"store: {config.store.path}",
@@ -405,11 +408,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     store = SqliteStore(store_path(config))
     try:
-        data = {
-            "queue": store.counts(),
-            "response_seconds": store.response_times(),
-            "alerts": store.alerts(10),
-        }
+        counts, times = store.counts(), store.response_times()
+        data = {"queue": counts, "response_seconds": times, "alerts": store.alerts(10)}
     finally:
         store.close()
     if args.json:
@@ -418,12 +418,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     table = Table(title="response times (seconds since the mention arrived)")
     for column in ("stage", "count", "p50", "p95"):
         table.add_column(column)
-    for stage, s in data["response_seconds"].items():
+    for stage, s in times.items():
         table.add_row(
             stage, f"{int(s.get('count', 0))}", f"{s.get('p50', 0):.1f}", f"{s.get('p95', 0):.1f}"
         )
     out.print(table)
-    out.print("queue: " + ", ".join(f"{k}={v}" for k, v in sorted(data["queue"].items())))
+    out.print("queue: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     return OK
 
 

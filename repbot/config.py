@@ -229,7 +229,7 @@ def _validate_sources(raw: Any, lines: dict[Loc, int]) -> list[str]:
             problems.append(
                 _problem(("sources", i, "name"), lines, f"duplicate source name {item['name']!r}")
             )
-        names.add(item.get("name"))
+        names.add(str(item.get("name")))
         type_name = item["type"]
         if type_name not in known:
             hint = _hint(type_name, known)

@@ -66,7 +66,9 @@ class Daemon:
         """Open the store, load models, build connectors and the server (fails fast)."""
         cfg = self.config
         self.store = SqliteStore(store_path(cfg))
-        classifier = self._classifier or await asyncio.to_thread(load_classifier, cfg.classifier)
+        classifier = self._classifier
+        if classifier is None:
+            classifier = await asyncio.to_thread(load_classifier, cfg.classifier)
         responder = self._responder or Responder(
             cfg.responder, cfg.brand, embedder=await asyncio.to_thread(_embedder, cfg)
         )
@@ -75,6 +77,7 @@ class Daemon:
                 connector = build_source(cfg, source.name)
                 self.connectors[source.name] = connector
                 self.runners[source.name] = SourceRunner(self.store, connector)
+        self.responder = responder
         self.pipeline = Pipeline(self.store, cfg, classifier, responder)
         self.poster = Poster(
             self.store,
@@ -135,6 +138,9 @@ class Daemon:
         for connector in self.connectors.values():
             with contextlib.suppress(Exception):
                 await connector.aclose()
+        if hasattr(self, "responder"):
+            with contextlib.suppress(Exception):
+                await self.responder.aclose()
         if self.store is not None:
             self.store.close()
         log.info("stopped")

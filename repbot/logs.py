@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 
@@ -54,5 +55,7 @@ def setup_logging(config: LoggingConfig) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(config.level)
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     for noisy in ("apscheduler", "aiohttp.access", "urllib3", "httpx", "filelock"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

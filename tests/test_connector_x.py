@@ -241,9 +241,10 @@ async def test_server_errors_and_drops_are_transient(sim: XSimulator, make: Fact
     sim.inject("mentions", 503, {"title": "Service Unavailable", "detail": "Service Unavailable"})
     with pytest.raises(TransientError):
         await connector.fetch(None)
-    sim.inject("mentions", 200, drop=True)
+    sim.inject("mentions", 200, drop=True, times=2)
     with pytest.raises(TransientError):
         await connector.fetch(None)
+    sim.clear_injections()
     page = await connector.fetch(None)
     assert not page.has_more
 
@@ -281,7 +282,7 @@ async def test_backfill_sweep_catches_late_indexed_posts(sim: XSimulator, make: 
     assert str(late.id) in state.ids()
     no_backfill = make(backfill_interval=None)
     other = await poll(no_backfill)
-    also_late = sim.add_tweet("@acme also late", created_at=datetime.now(UTC) - timedelta(minutes=20))
+    also_late = sim.add_tweet("@acme also late", created_at=datetime.now(UTC) - timedelta(minutes=30))
     other = await poll(no_backfill, other)
     assert str(late.id) in other.ids() and str(also_late.id) not in other.ids()
 

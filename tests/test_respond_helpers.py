@@ -66,4 +66,4 @@ class HashEmbedder:
             for term in terms(text):
                 out[row, int(hashlib.md5(term.encode()).hexdigest(), 16) % self.dim] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms == 0, 1.0, norms)
+        return (out / np.where(norms == 0, 1.0, norms)).astype(np.float32)

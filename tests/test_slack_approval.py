@@ -37,7 +37,11 @@ class Harness:
     """A store, the fake Slack, SlackApproval and a test client for /slack/events."""
 
     def __init__(
-        self, store: SqliteStore, fake: FakeSlack, slack: SlackApproval, client: TestClient[Any, Any]
+        self,
+        store: SqliteStore,
+        fake: FakeSlack,
+        slack: SlackApproval,
+        client: TestClient[Any, Any],
     ) -> None:
         self.store, self.fake, self.slack, self.client = store, fake, slack, client
 
@@ -212,8 +216,11 @@ async def test_non_approver_is_refused_ephemerally_and_audited(harness: Harness)
 async def test_bad_signature_is_401(harness: Harness) -> None:
     item_id = seed_item(harness.store)
     payload = block_actions_payload(
-        user="UALICE", action_id=blocks.ACTION_APPROVE, value=str(item_id),
-        channel=CHANNEL, message_ts="1.1",
+        user="UALICE",
+        action_id=blocks.ACTION_APPROVE,
+        value=str(item_id),
+        channel=CHANNEL,
+        message_ts="1.1",
     )
     body, headers = signed_body(payload, "wrong-secret")
     resp = await harness.client.post("/slack/events", data=body, headers=headers)
@@ -224,8 +231,11 @@ async def test_bad_signature_is_401(harness: Harness) -> None:
 async def test_stale_timestamp_is_401(harness: Harness) -> None:
     item_id = seed_item(harness.store)
     payload = block_actions_payload(
-        user="UALICE", action_id=blocks.ACTION_APPROVE, value=str(item_id),
-        channel=CHANNEL, message_ts="1.1",
+        user="UALICE",
+        action_id=blocks.ACTION_APPROVE,
+        value=str(item_id),
+        channel=CHANNEL,
+        message_ts="1.1",
     )
     body, headers = signed_body(payload, SECRET, timestamp=int(time.time()) - 301)
     resp = await harness.client.post("/slack/events", data=body, headers=headers)
@@ -238,8 +248,12 @@ async def test_same_payload_three_times_records_one_decision(harness: Harness) -
     await harness.slack.sync()
     channel, ts = harness.slack.message_for(item_id) or ("", "")
     payload = block_actions_payload(
-        user="UALICE", action_id=blocks.ACTION_APPROVE, value=str(item_id),
-        channel=channel, message_ts=ts, action_ts="1700000000.000001",
+        user="UALICE",
+        action_id=blocks.ACTION_APPROVE,
+        value=str(item_id),
+        channel=channel,
+        message_ts=ts,
+        action_ts="1700000000.000001",
     )
     for retry in ("", "1", "2"):
         extra = {"X-Slack-Retry-Num": retry, "X-Slack-Retry-Reason": "http_timeout"}
@@ -311,8 +325,12 @@ async def test_two_person_rule_needs_a_second_distinct_approver(tmp_path: Path) 
     store = SqliteStore(tmp_path / "two.db")
     async with FakeSlack(usergroups={"SREVIEWERS": ["UBOB"]}) as fake:
         cfg = SlackConfig(
-            mode="http", bot_token=SecretStr("xoxb-t"), signing_secret=SecretStr(SECRET),
-            channel=CHANNEL, approvers=["UALICE", "SREVIEWERS"], two_person_threshold=0.8,
+            mode="http",
+            bot_token=SecretStr("xoxb-t"),
+            signing_secret=SecretStr(SECRET),
+            channel=CHANNEL,
+            approvers=["UALICE", "SREVIEWERS"],
+            two_person_threshold=0.8,
             api_base_url=fake.base_url,
         )
         slack = SlackApproval(cfg, store)
@@ -340,8 +358,12 @@ async def test_socket_mode_delivers_interactions_and_acks(tmp_path: Path) -> Non
     store = SqliteStore(tmp_path / "socket.db")
     async with FakeSlack() as fake:
         cfg = SlackConfig(
-            mode="socket", bot_token=SecretStr("xoxb-t"), app_token=SecretStr("xapp-1-t"),
-            channel=CHANNEL, approvers=["UALICE"], api_base_url=fake.base_url,
+            mode="socket",
+            bot_token=SecretStr("xoxb-t"),
+            app_token=SecretStr("xapp-1-t"),
+            channel=CHANNEL,
+            approvers=["UALICE"],
+            api_base_url=fake.base_url,
         )
         slack = SlackApproval(cfg, store)
         await slack.start()
@@ -352,8 +374,11 @@ async def test_socket_mode_delivers_interactions_and_acks(tmp_path: Path) -> Non
             channel, ts = slack.message_for(item_id) or ("", "")
             envelope = await fake.socket_send(
                 block_actions_payload(
-                    user="UALICE", action_id=blocks.ACTION_APPROVE, value=str(item_id),
-                    channel=channel, message_ts=ts,
+                    user="UALICE",
+                    action_id=blocks.ACTION_APPROVE,
+                    value=str(item_id),
+                    channel=channel,
+                    message_ts=ts,
                 )
             )
             for _ in range(300):
@@ -375,3 +400,57 @@ def test_signature_matches_slack_test_vector() -> None:
     vector = json.loads(vector_file.read_text())
     headers = sign(vector["signing_secret"], vector["body"], int(vector["timestamp"]))
     assert headers["X-Slack-Signature"] == vector["expected_signature"]
+
+
+async def test_restart_between_click_and_post_posts_once(tmp_path: Path) -> None:
+    from repbot.poster import Poster
+    from repbot.sandbox import SandboxConfig, SandboxConnector
+
+    db = tmp_path / "restart.db"
+    payload: dict[str, Any] = {}
+    async with FakeSlack() as fake:
+        cfg = SlackConfig(
+            mode="http",
+            bot_token=SecretStr("xoxb-t"),
+            signing_secret=SecretStr(SECRET),
+            channel=CHANNEL,
+            approvers=["UALICE"],
+            api_base_url=fake.base_url,
+        )
+        for generation in range(2):
+            store = SqliteStore(db)
+            slack = SlackApproval(cfg, store)
+            app = web.Application()
+            app.router.add_post("/slack/events", slack.handle_http)
+            async with TestClient(TestServer(app)) as client:
+                h = Harness(store, fake, slack, client)
+                if generation == 0:
+                    item_id = seed_item(store)
+                    await slack.sync()
+                    channel, ts = slack.message_for(item_id) or ("", "")
+                    payload = block_actions_payload(
+                        user="UALICE",
+                        action_id=blocks.ACTION_APPROVE,
+                        value=str(item_id),
+                        channel=channel,
+                        message_ts=ts,
+                        action_ts="1700000000.5",
+                    )
+                    await h.send(payload)
+                    store.begin_post(item_id)  # the daemon dies after writing the intent
+                else:
+                    await slack.sync()  # no second message for the same draft
+                    await h.send(payload, **{"X-Slack-Retry-Num": "1"})  # Slack retries
+                    connector = SandboxConnector("demo", SandboxConfig(sandbox_dir=tmp_path / "sb"))
+                    poster = Poster(store, {"demo": connector})
+                    await poster.reconcile()
+                    await poster.run_once()
+                    posts = connector.sandbox().all()
+                    await connector.aclose()
+            await slack.stop()
+            store.close()
+        assert len(fake.calls_to("chat.postMessage")) == 1
+    store = SqliteStore(db)
+    assert len(store.decisions()) == 1 and store.get(1).state is State.POSTED
+    assert [p["text"] for p in posts] == [store.get(1).final_text]
+    store.close()

@@ -7,6 +7,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from repbot.models import State, utcnow
+from repbot.poster import MANUAL
 from repbot.respond.limits import DEFAULT_LIMIT, PLATFORM_LIMITS
 from repbot.store.base import Item
 
@@ -105,7 +106,11 @@ def urgency_text(item: Item) -> str:
 
 def needs_manual_post(item: Item) -> bool:
     """Whether the item's platform cannot post, so a human posts it and confirms."""
-    flags = (item.draft_meta.get("post_manually"), item.analysis.get("post_manually"))
+    flags = (
+        item.draft_meta.get("post_manually"),
+        item.analysis.get("post_manually"),
+        item.last_error == MANUAL,
+    )
     return item.state is State.APPROVED and any(bool(flag) for flag in flags)
 
 

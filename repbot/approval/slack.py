@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import aiohttp
@@ -70,6 +70,8 @@ class SlackApproval:
         self._sync_lock = asyncio.Lock()
         self._groups: dict[str, tuple[float, set[str]]] = {}
         self._socket: AsyncSocketModeHandler | None = None
+        self.on_decision: Callable[[int], None] | None = None
+        """Called with the item id after every new decision (e.g. to wake the poster)."""
 
     # lifecycle
     async def start(self) -> None:
@@ -420,6 +422,8 @@ class SlackApproval:
             await self._tell_decided(ctx, self.store.get(ctx.item_id))
             return None
         if not decision.duplicate:
+            if self.on_decision is not None:
+                self.on_decision(ctx.item_id)
             self.store.kv_set(f"slack:pending:{ctx.item_id}", None)
             await self.refresh(ctx.item_id)
         return decision

@@ -15,6 +15,7 @@ import ipaddress
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,9 +63,16 @@ class Console:
     """Request handlers of the web console (see :func:`setup_console`)."""
 
     def __init__(
-        self, store: Store, cfg: WebConfig, *, timezone: str, slack: SlackApproval | None
+        self,
+        store: Store,
+        cfg: WebConfig,
+        *,
+        timezone: str,
+        slack: SlackApproval | None,
+        on_decision: Callable[[int], None] | None = None,
     ) -> None:
         self.store, self.cfg, self.tz, self.slack = store, cfg, timezone, slack
+        self.on_decision = on_decision
         token = cfg.token.get_secret_value() if cfg.token else None
         self.token = token
         self.key = (
@@ -189,7 +197,9 @@ class Console:
         filters = _filters(request)
         states = None if filters["state"] == "all" else [State(filters["state"])]
         items = self.store.queue(
-            states, platform=filters["platform"] or None, intent=filters["intent"] or None,
+            states,
+            platform=filters["platform"] or None,
+            intent=filters["intent"] or None,
             limit=200,
         )
         context = self._queue_context(items, filters, request)
@@ -217,7 +227,10 @@ class Console:
         session, is_new = self.require_login(request)
         item = self._item(request)
         return self.page(
-            request, session, is_new, "item.html",
+            request,
+            session,
+            is_new,
+            "item.html",
             item=item,
             history={item.id: self.store.decisions(item.id)},
             audit=self.store.audit_log(item.id),
@@ -276,6 +289,8 @@ class Console:
             message = self._apply(item, verb, form, self.actor(session))
         except (InvalidTransition, StoreError, ValueError) as exc:
             return self._answer(request, form, str(exc), ok=False)
+        if self.on_decision is not None:
+            self.on_decision(item.id)
         if self.slack is not None:
             await self.slack.refresh(item.id)
         return self._answer(request, form, message, ok=True)
@@ -361,9 +376,11 @@ def setup_console(
     server_host: str,
     timezone: str = "UTC",
     slack: SlackApproval | None = None,
+    on_decision: Callable[[int], None] | None = None,
 ) -> None:
     """Add the console's routes (``/``, ``/login``, ``/items/{id}`` …) to ``app``.
 
+    ``on_decision(item_id)`` is called after every decision (e.g. to wake the poster).
     Raises ConfigError when the console would be reachable beyond loopback without a token.
     """
     if not cfg.enabled:
@@ -372,7 +389,7 @@ def setup_console(
         raise ConfigError(
             [f"approval.web.token: required because server.host {server_host!r} is not loopback"]
         )
-    console = Console(store, cfg, timezone=timezone, slack=slack)
+    console = Console(store, cfg, timezone=timezone, slack=slack, on_decision=on_decision)
     app[_CONSOLE_KEY] = console
     app.router.add_get("/", console.index)
     app.router.add_get("/login", console.login_page)

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
@@ -118,7 +119,7 @@ def load(weights_dir: Path, *, merged: bool = True) -> tuple[SentimentNet, Adapt
     try:
         meta = AdapterMeta(**json.loads(meta_path.read_text()))
         state = load_file(str(tensor_path))
-    except (OSError, ValueError, TypeError) as exc:
+    except (OSError, ValueError, TypeError, SafetensorError) as exc:
         raise ModelError(f"corrupt classifier weights in {weights_dir}: {exc}") from exc
     net = build(meta)
     missing = set(trainable_state(net)) - set(state)

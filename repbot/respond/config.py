@@ -44,24 +44,28 @@ class LLMConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     base_url: str = Field(
-        "http://127.0.0.1:11434/v1",
+        default="http://127.0.0.1:11434/v1",
         description="API root; `/chat/completions` is appended (Ollama's default shown).",
     )
-    model: str = Field("llama3.1:8b", description="Model name the endpoint expects.")
-    api_key: SecretStr | None = Field(None, description="Bearer token; use ${ENV} in YAML.")
+    model: str = Field(default="llama3.1:8b", description="Model name the endpoint expects.")
+    api_key: SecretStr | None = Field(default=None, description="Bearer token; use ${ENV} in YAML.")
     api_key_header: str = Field(
-        "Authorization", description="`Authorization` (Bearer) or e.g. `api-key` for Azure."
+        default="Authorization", description="`Authorization` (Bearer) or e.g. `api-key` for Azure."
     )
     query: dict[str, str] = Field(
         default_factory=dict, description="Extra query parameters (Azure: api-version)."
     )
-    temperature: float = Field(0.4, ge=0.0, le=2.0, description="Sampling temperature.")
-    max_tokens: int = Field(300, ge=16, le=4096, description="Upper bound on reply tokens.")
-    timeout: float = Field(20.0, gt=0, description="Seconds for one request, connect included.")
-    retries: int = Field(2, ge=0, le=10, description="Retries after 429, 5xx and timeouts.")
-    backoff: float = Field(1.0, ge=0, description="First retry delay in seconds; doubles.")
-    max_backoff: float = Field(30.0, ge=0, description="Cap on any wait, Retry-After included.")
-    examples: int = Field(3, ge=0, le=10, description="Approved replies given as examples.")
+    temperature: float = Field(default=0.4, ge=0.0, le=2.0, description="Sampling temperature.")
+    max_tokens: int = Field(default=300, ge=16, le=4096, description="Upper bound on reply tokens.")
+    timeout: float = Field(
+        default=20.0, gt=0, description="Seconds for one request, connect included."
+    )
+    retries: int = Field(default=2, ge=0, le=10, description="Retries after 429, 5xx and timeouts.")
+    backoff: float = Field(default=1.0, ge=0, description="First retry delay in seconds; doubles.")
+    max_backoff: float = Field(
+        default=30.0, ge=0, description="Cap on any wait, Retry-After included."
+    )
+    examples: int = Field(default=3, ge=0, le=10, description="Approved replies given as examples.")
 
 
 class GuardrailConfig(BaseModel):
@@ -77,15 +81,21 @@ class GuardrailConfig(BaseModel):
         default_factory=lambda: list(COMPENSATION_PHRASES),
         description="Promises of compensation, refused unless allow_compensation.",
     )
-    allow_compensation: bool = Field(False, description="Let drafts promise compensation.")
+    allow_compensation: bool = Field(default=False, description="Let drafts promise compensation.")
     forbidden_phrases: list[str] = Field(
         default_factory=list, description="Further phrases no draft may contain."
     )
     copy_ngram: int = Field(
-        7, ge=3, le=30, description="Words in a row shared with another customer's text = copy."
+        default=7,
+        ge=3,
+        le=30,
+        description="Words in a row shared with another customer's text = copy.",
     )
     injection_ngram: int = Field(
-        4, ge=2, le=30, description="Words in a row taken from an injected instruction = obeyed."
+        default=4,
+        ge=2,
+        le=30,
+        description="Words in a row taken from an injected instruction = obeyed.",
     )
 
 
@@ -94,12 +104,13 @@ class ResponderConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: Literal["template", "llm"] = Field("template", description="template | llm")
+    mode: Literal["template", "llm"] = Field(default="template", description="template | llm")
     prompts_dir: Path | None = Field(
-        None, description="Folder of templates and knowledge; default: the packaged prompts/."
+        default=None,
+        description="Folder of templates and knowledge; default: the packaged prompts/.",
     )
-    llm: LLMConfig = Field(default_factory=LLMConfig)  # type: ignore[arg-type]
-    guardrails: GuardrailConfig = Field(default_factory=GuardrailConfig)  # type: ignore[arg-type]
+    llm: LLMConfig = Field(default_factory=lambda: LLMConfig())
+    guardrails: GuardrailConfig = Field(default_factory=lambda: GuardrailConfig())
     reply_intents: list[str] = Field(
         default_factory=lambda: ["complaint", "question", "praise", "other"],
         description="Intents that may get a reply (spam and irrelevant never do).",
@@ -109,13 +120,15 @@ class ResponderConfig(BaseModel):
         description="Urgency (0-1) an intent needs before it gets a draft.",
     )
     negative_other_replies: bool = Field(
-        True, description="Reply to intent `other` whenever its sentiment is negative."
+        default=True, description="Reply to intent `other` whenever its sentiment is negative."
     )
-    knowledge_k: int = Field(2, ge=0, le=10, description="Knowledge snippets per draft.")
+    knowledge_k: int = Field(default=2, ge=0, le=10, description="Knowledge snippets per draft.")
     knowledge_min_score: float = Field(
-        0.12, ge=0, le=1, description="Minimum similarity for a snippet to be used."
+        default=0.12, ge=0, le=1, description="Minimum similarity for a snippet to be used."
     )
-    examples_k: int = Field(5, ge=0, le=50, description="Approved examples kept after ranking.")
+    examples_k: int = Field(
+        default=5, ge=0, le=50, description="Approved examples kept after ranking."
+    )
     limits: dict[str, int] = Field(
         default_factory=dict, description="Lower a platform's reply limit (never raises it)."
     )

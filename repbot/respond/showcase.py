@@ -17,13 +17,15 @@ from repbot.respond.config import ResponderConfig
 from repbot.respond.draft import DraftContext
 from repbot.respond.responder import Responder
 
-BRAND = BrandConfig(
-    name="Acme",
-    handles={"x": "AcmeHelp", "reddit": "acme_support"},
-    signoff="^JS",
-    website="https://acme.example",
-    support_url="https://help.acme.example",
-    support_email="help@acme.example",
+BRAND = BrandConfig.model_validate(
+    {
+        "name": "Acme",
+        "handles": {"x": "AcmeHelp", "reddit": "acme_support"},
+        "signoff": "^JS",
+        "website": "https://acme.example",
+        "support_url": "https://help.acme.example",
+        "support_email": "help@acme.example",
+    }
 )
 
 # (platform, author display name, handle, rating, intent, sentiment, text)

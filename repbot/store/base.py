@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from repbot.models import Mention, State
-from repbot.respond.draft import ApprovedExample
+from repbot.respond.draft import ApprovedExample as ApprovedExample
 
 Action = Literal["approve", "edit", "reject", "snooze", "posted_manually"]
 

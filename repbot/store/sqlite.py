@@ -88,8 +88,9 @@ class SqliteStore(Store):
 
     def _migrate(self) -> None:
         if "schema_migrations" not in self.db.table_names():
-            self.db["schema_migrations"].create(
-                {"version": int, "name": str, "applied_at": str}, pk="version"
+            self.conn.execute(
+                "CREATE TABLE schema_migrations"
+                " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
         done = {r["version"] for r in self.db["schema_migrations"].rows}
         for version, name, sql in MIGRATIONS:

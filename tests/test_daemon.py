@@ -1,0 +1,107 @@
+"""The daemon in-process on the demo source: ingest → classify → draft → approve → post once."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from repbot.config import parse_config
+from repbot.daemon import Daemon
+from repbot.models import State
+from repbot.sandbox import Sandbox
+from repbot.testing.fakes import KeywordClassifier
+
+
+def _config(tmp_path: Path) -> str:
+    return f"""
+brand: {{name: Orbit, exclude_terms: [orbit gum, telescope, planet]}}
+store: {{path: {tmp_path / "repbot.db"}}}
+sources:
+  - {{name: demo, type: demo, interval: 1, per_poll: 50, sandbox_dir: {tmp_path / "box"}}}
+server: {{port: 0}}
+pipeline: {{tick: 0.05, post_retry_base: 0.1}}
+"""
+
+
+async def _wait_for(predicate: object, timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_demo_flows_to_awaiting_approval_and_posts_exactly_once(tmp_path: Path) -> None:
+    config = parse_config(_config(tmp_path))
+    daemon = Daemon(config, classifier=KeywordClassifier())
+    await daemon.initialise()
+    await daemon.start()
+    store = daemon.store
+    assert store is not None and daemon.server is not None
+    try:
+        await _wait_for(lambda: store.counts().get("awaiting_approval", 0) >= 10)
+        await _wait_for(lambda: "new" not in store.counts() and "classified" not in store.counts())
+        url = f"http://127.0.0.1:{daemon.server.port}"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{url}/healthz") as response:
+                health = await response.json()
+            async with http.get(f"{url}/metrics") as response:
+                metrics = await response.text()
+        assert health["status"] == "ok" and health["sources"][0]["name"] == "demo"
+        assert health["queue"]["awaiting_approval"] >= 10
+        assert 'repbot_mentions{state="awaiting_approval"}' in metrics
+        skipped = store.queue(states=[State.SKIPPED])
+        assert any("gum" in i.mention.text for i in skipped)
+        top = store.queue(states=[State.AWAITING_APPROVAL])[0]
+        store.decide(top.id, "approve", "tester", text=top.draft)
+        await _wait_for(lambda: store.get(top.id).state is State.POSTED)
+    finally:
+        await daemon.stop()
+    posts = Sandbox(tmp_path / "box").all()
+    assert [p["text"] for p in posts] == [top.draft]
+
+
+async def test_stop_is_prompt_and_idempotent(tmp_path: Path) -> None:
+    daemon = Daemon(parse_config(_config(tmp_path)), classifier=KeywordClassifier())
+    await daemon.initialise()
+    await daemon.start()
+    started = asyncio.get_running_loop().time()
+    await daemon.stop()
+    await daemon.stop()
+    assert asyncio.get_running_loop().time() - started < 10
+
+
+async def test_restart_reconciles_a_post_whose_result_was_lost(tmp_path: Path) -> None:
+    config = parse_config(_config(tmp_path))
+    daemon = Daemon(config, classifier=KeywordClassifier())
+    await daemon.initialise()
+    await daemon.start()
+    store = daemon.store
+    assert store is not None
+    await _wait_for(lambda: store.counts().get("awaiting_approval", 0) >= 1)
+    await daemon.scheduler.shutdown(1)
+    item = store.queue(states=[State.AWAITING_APPROVAL])[0]
+    store.decide(item.id, "approve", "tester", text="We are on it.")
+    # Simulate a crash after the platform accepted the reply but before the result was stored.
+    intent = store.begin_post(item.id)
+    await daemon.connectors["demo"].reply(item.mention, intent.text, intent.idempotency_key)
+    await daemon.stop()
+
+    again = Daemon(parse_config(_config(tmp_path)), classifier=KeywordClassifier())
+    await again.initialise()
+    await again.start()
+    try:
+        assert again.store is not None
+        assert again.store.get(item.id).state is State.POSTED
+    finally:
+        await again.stop()
+    assert [p["text"] for p in Sandbox(tmp_path / "box").all()] == ["We are on it."]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1"])
+def test_loopback_hosts(host: str) -> None:
+    from repbot.server import is_loopback
+
+    assert is_loopback(host) and not is_loopback("0.0.0.0")
