@@ -140,7 +140,11 @@ class RedditCursor:
 
     def dump(self) -> str:
         """The cursor as compact JSON."""
-        data = {"v": 1, "streams": {k: s.to_json() for k, s in self.streams.items()}, "chain": self.chain}
+        data = {
+            "v": 1,
+            "streams": {k: s.to_json() for k, s in self.streams.items()},
+            "chain": self.chain,
+        }
         return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
 
@@ -195,7 +199,9 @@ class GuardedRequestor(prawcore.Requestor):
         if status >= 500:
             raise TransientError(f"Reddit: {status} server error on /{path}")
         if status == 401:
-            what = "app credentials (client_id/client_secret)" if "access_token" in path else "token"
+            what = (
+                "app credentials (client_id/client_secret)" if "access_token" in path else "token"
+            )
             raise AuthError(f"Reddit: 401 Unauthorized: the {what} were rejected")
         if status == 403:
             raise AuthError(
@@ -343,7 +349,7 @@ class RedditConnector(Connector):
         kept, reached_end = self._within(key, stream, children, page)
         after = data.get("after") if isinstance(data, dict) else None
         if reached_end or not after:
-            stream.seen = max(v for v in (stream.seen or 0.0, stream.newest or 0.0))
+            stream.seen = max(stream.seen or 0.0, stream.newest or 0.0) or time.time()
             stream.after = stream.cut = stream.newest = stream.budget = None
         else:
             stream.after = str(after)
@@ -357,8 +363,13 @@ class RedditConnector(Connector):
             created = _created(child)
             if created is None:
                 page.malformed += 1
-                log.warning("reddit[%s]: %s: skipped malformed item at position %d (%s)",
-                            self.name, key, position, _name_of(child))
+                log.warning(
+                    "reddit[%s]: %s: skipped malformed item at position %d (%s)",
+                    self.name,
+                    key,
+                    position,
+                    _name_of(child),
+                )
                 continue
             if created < (stream.cut or 0.0) or stream.budget == 0:
                 return kept, True
@@ -383,7 +394,13 @@ class RedditConnector(Connector):
                 mention = self._to_mention(child)
             except (KeyError, TypeError, ValueError, ValidationError) as exc:
                 page.malformed += 1
-                log.warning("reddit[%s]: %s: skipped malformed %s: %s", self.name, key, _name_of(child), _short(exc))
+                log.warning(
+                    "reddit[%s]: %s: skipped malformed %s: %s",
+                    self.name,
+                    key,
+                    _name_of(child),
+                    _short(exc),
+                )
                 continue
             if mention is not None:
                 page.mentions.append(mention)
@@ -394,7 +411,9 @@ class RedditConnector(Connector):
         now = time.time()
         for item in items:
             if isinstance(item.get("subreddit_subscribers"), int) and item.get("subreddit_id"):
-                _remember(self._sizes, str(item["subreddit_id"]), item["subreddit_subscribers"], now)
+                _remember(
+                    self._sizes, str(item["subreddit_id"]), item["subreddit_subscribers"], now
+                )
         if self.cfg.author_karma:
             wanted = {str(i["author_fullname"]) for i in items if i.get("author_fullname")}
             missing = sorted(a for a in wanted if _cached(self._karma, a, now) is _MISS)
@@ -449,7 +468,9 @@ class RedditConnector(Connector):
                 url=_absolute(data.get("permalink")),
                 title=str(data.get("title", "")),
                 text=str(data.get("selftext") or data.get("url") or ""),
-                metrics=Metrics(upvotes=int(data.get("score", 0)), replies=int(data.get("num_comments", 0))),
+                metrics=Metrics(
+                    upvotes=int(data.get("score", 0)), replies=int(data.get("num_comments", 0))
+                ),
             )
         link_id = data.get("link_id") or _link_from_context(data.get("context"))
         permalink = data.get("permalink") or str(data.get("context") or "").split("?")[0] or None
@@ -486,11 +507,15 @@ class RedditConnector(Connector):
             raise PostError(str(exc), transient=True) from exc
         except RedditAPIException as exc:
             transient = any(item.error_type == "RATELIMIT" for item in exc.items)
-            raise PostError(f"Reddit refused the reply: {_short(exc)}", transient=transient) from exc
+            raise PostError(
+                f"Reddit refused the reply: {_short(exc)}", transient=transient
+            ) from exc
         except (prawcore.PrawcoreException, PRAWException) as exc:
             raise PostError(f"Reddit reply failed: {_short(exc)}", transient=False) from exc
         if created is None:
-            raise PostError("Reddit did not return the new comment (thread locked?)", transient=False)
+            raise PostError(
+                "Reddit did not return the new comment (thread locked?)", transient=False
+            )
         return PostedReply(external_id=f"t1_{created.id}", url=_comment_url(vars(created)))
 
     def _find_reply(self, mention: Mention) -> PostedReply | None:
@@ -527,7 +552,9 @@ class RedditConnector(Connector):
                 "app type (script)"
             ) from exc
         except (prawcore.NotFound, prawcore.Redirect) as exc:
-            raise AuthError(f"Reddit: {path} does not exist (misspelt or banned subreddit?)") from exc
+            raise AuthError(
+                f"Reddit: {path} does not exist (misspelt or banned subreddit?)"
+            ) from exc
         except (prawcore.PrawcoreException, PRAWException) as exc:
             raise TransientError(f"Reddit: {path}: {_short(exc)}") from exc
 
@@ -546,7 +573,9 @@ def _cached(cache: OrderedDict[str, tuple[float, int | None]], key: str, now: fl
     return hit[1]
 
 
-def _remember(cache: OrderedDict[str, tuple[float, int | None]], key: str, value: Any, now: float) -> None:
+def _remember(
+    cache: OrderedDict[str, tuple[float, int | None]], key: str, value: Any, now: float
+) -> None:
     cache[key] = (now, int(value) if isinstance(value, int | float) else None)
     cache.move_to_end(key)
     while len(cache) > CACHE_SIZE:

@@ -10,11 +10,11 @@ retries or dedupes: it raises :class:`~repbot.errors.RateLimited` (with the rese
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
@@ -130,16 +130,21 @@ class XConfig(ConnectorConfig):
             )
         if not self.mentions and not self.queries:
             problems.append("nothing to listen to: enable mentions or add queries")
-        if self.mentions and not (self.brand_user_id or self.brand_username):
-            if not self.has_user_context():
-                problems.append("mentions needs brand_user_id or brand_username")
+        named = self.brand_user_id or self.brand_username
+        if self.mentions and not named and not self.has_user_context():
+            problems.append("mentions needs brand_user_id or brand_username")
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
     def has_user_context(self) -> bool:
         """Whether all four OAuth 1.0a user-context credentials are set."""
-        keys = (self.consumer_key, self.consumer_secret, self.access_token, self.access_token_secret)
+        keys = (
+            self.consumer_key,
+            self.consumer_secret,
+            self.access_token,
+            self.access_token_secret,
+        )
         return all(k is not None for k in keys)
 
 
@@ -316,7 +321,9 @@ class XConnector(Connector):
         except ConnectorError as exc:
             raise PostError(str(exc), transient=True) from exc
         except (KeyError, TypeError, ValueError) as exc:
-            raise PostError(f"X answered create_tweet without an id: {exc}", transient=True) from exc
+            raise PostError(
+                f"X answered create_tweet without an id: {exc}", transient=True
+            ) from exc
         return PostedReply(external_id=str(data["id"]), url=self._status_url(str(data["id"])))
 
     async def find_reply(self, mention: Mention, idempotency_key: str) -> PostedReply | None:
@@ -330,19 +337,27 @@ class XConnector(Connector):
                 "tweet_fields": ["referenced_tweets", "created_at", "conversation_id"],
                 "pagination_token": token,
             }
-            response = await self._call(
-                "user_tweets",
-                lambda c, p=params: c.get_users_tweets(brand_id, user_auth=self._user_auth, **p),
-            )
+            response = await self._call("user_tweets", self._user_tweets(brand_id, params))
             body = await response.json()
             for tweet in body.get("data") or []:
                 refs = tweet.get("referenced_tweets") or []
-                if any(r.get("type") == "replied_to" and r.get("id") == mention.external_id for r in refs):
+                if any(
+                    r.get("type") == "replied_to" and r.get("id") == mention.external_id
+                    for r in refs
+                ):
                     return PostedReply(external_id=tweet["id"], url=self._status_url(tweet["id"]))
             token = (body.get("meta") or {}).get("next_token")
             if not token:
                 return None
         return None
+
+    def _user_tweets(
+        self, brand_id: str, params: dict[str, Any]
+    ) -> Callable[[AsyncClient], Awaitable[Any]]:
+        async def call(client: AsyncClient) -> Any:
+            return await client.get_users_tweets(brand_id, user_auth=self._user_auth, **params)
+
+        return call
 
     def monthly_post_cap(self) -> int | None:
         """The configured monthly post cap, else the tier's."""
@@ -353,10 +368,11 @@ class XConnector(Connector):
     def min_poll_interval(self) -> float:
         """Shortest poll interval (seconds) that keeps every endpoint within its read limit."""
         worst = 0.0
-        if self.cfg.mentions:
-            worst = max(worst, WINDOW / self._limit("mentions") if self._limit("mentions") else 0)
-        if self.cfg.queries and self._limit("search"):
-            worst = max(worst, WINDOW * len(self.cfg.queries) / self._limit("search"))
+        mentions, search = self._limit("mentions"), self._limit("search")
+        if self.cfg.mentions and mentions:
+            worst = max(worst, WINDOW / mentions)
+        if self.cfg.queries and search:
+            worst = max(worst, WINDOW * len(self.cfg.queries) / search)
         return worst
 
     async def aclose(self) -> None:
@@ -414,7 +430,9 @@ class XConnector(Connector):
         try:
             body = await self._read_page(endpoint, key, params, stream.next_token)
         except _StaleToken:
-            log.warning("x[%s]: %s: pagination token rejected; restarting the sweep", self.name, key)
+            log.warning(
+                "x[%s]: %s: pagination token rejected; restarting the sweep", self.name, key
+            )
             stream.next_token = None
             return
         self._absorb(body, page, seen, key)
@@ -453,12 +471,21 @@ class XConnector(Connector):
             brand_id = await self._brand_user_id()
             if token:
                 client_params["pagination_token"] = token
-            call = lambda c: c.get_users_mentions(brand_id, user_auth=self._user_auth, **client_params)  # noqa: E731
+
+            async def call(client: AsyncClient) -> Any:
+                return await client.get_users_mentions(
+                    brand_id, user_auth=self._user_auth, **client_params
+                )
         else:
             query = f"{key.removeprefix('search:')} {self.cfg.query_suffix}".strip()
             if token:
                 client_params["next_token"] = token
-            call = lambda c: c.search_recent_tweets(query, user_auth=self._user_auth, **client_params)  # noqa: E731
+
+            async def call(client: AsyncClient) -> Any:
+                return await client.search_recent_tweets(
+                    query, user_auth=self._user_auth, **client_params
+                )
+
         try:
             response = await self._call(endpoint, call)
         except _BadRequest as exc:
@@ -485,7 +512,11 @@ class XConnector(Connector):
                 tweet_id = tweet.get("id") if isinstance(tweet, dict) else None
                 log.warning(
                     "x[%s]: %s: skipped malformed post at position %d (id=%s): %s",
-                    self.name, key, position, tweet_id, _short(exc),
+                    self.name,
+                    key,
+                    position,
+                    tweet_id,
+                    _short(exc),
                 )
                 continue
             if mention is None or mention.external_id in seen:
@@ -572,9 +603,7 @@ class XConnector(Connector):
                     budget=False,
                 )
             else:
-                response = await self._call(
-                    "me", lambda c: c.get_me(user_auth=True), budget=False
-                )
+                response = await self._call("me", lambda c: c.get_me(user_auth=True), budget=False)
             body = await response.json()
             if "data" not in body:
                 raise AuthError(f"X has no account named {self.cfg.brand_username!r}")
@@ -590,12 +619,12 @@ class XConnector(Connector):
 
     def _check_budget(self, endpoint: str, now: float) -> None:
         budget = self._budgets.setdefault(endpoint, _Budget())
-        if budget.remaining is not None and budget.remaining <= 0 and budget.reset:
-            if budget.reset > now:
-                raise RateLimited(
-                    f"X {endpoint}: no requests left until the window resets",
-                    retry_after=budget.reset - now + 1,
-                )
+        spent = budget.remaining is not None and budget.remaining <= 0
+        if spent and budget.reset is not None and budget.reset > now:
+            raise RateLimited(
+                f"X {endpoint}: no requests left until the window resets",
+                retry_after=budget.reset - now + 1,
+            )
         limit = self._limit(endpoint)
         while budget.sent and budget.sent[0] <= now - WINDOW:
             budget.sent.popleft()
@@ -613,7 +642,9 @@ class XConnector(Connector):
         if remaining is not None:
             budget.remaining, budget.reset = remaining, reset
 
-    async def _call(self, endpoint: str, call: Any, *, budget: bool = True) -> aiohttp.ClientResponse:
+    async def _call(
+        self, endpoint: str, call: Callable[[AsyncClient], Awaitable[Any]], *, budget: bool = True
+    ) -> aiohttp.ClientResponse:
         """Run one tweepy call, translating its failures into repbot's error tree."""
         now = time.time()
         if budget:
@@ -626,7 +657,7 @@ class XConnector(Connector):
             if isinstance(exc, tweepy.HTTPException):
                 self._note(endpoint, exc.response.headers, now)
             raise await _translate(exc, endpoint) from exc
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise TransientError(f"X {endpoint}: network error: {_short(exc)}") from exc
         self._note(endpoint, response.headers, now)
         return response
@@ -644,7 +675,8 @@ class XConnector(Connector):
             now = datetime.now(UTC)
             first = datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=UTC)
             raise RateLimited(
-                f"X monthly read cap of {cap} posts reached", retry_after=(first - now).total_seconds()
+                f"X monthly read cap of {cap} posts reached",
+                retry_after=(first - now).total_seconds(),
             )
 
 

@@ -24,7 +24,7 @@ from repbot.secrets import redact
 from repbot.store import Item, SqliteStore
 
 OK, FAILURE, BAD_USAGE = 0, 1, 2
-out = Console(highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 Handler = Callable[[argparse.Namespace], int]
 

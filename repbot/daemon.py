@@ -94,6 +94,10 @@ class Daemon:
     async def start(self) -> None:
         """Reconcile posts in flight, then start polling, workers and the server."""
         assert self.store is not None and self.server is not None
+        for status in self.store.source_status():
+            if status.disabled and status.source in self.runners:
+                self.store.enable_source(status.source)
+                log.info("re-enabled source=%s (was: %s)", status.source, status.disabled_reason)
         reconciled = await self.poster.reconcile()
         if reconciled:
             log.info("reconciled %d post(s) left in flight", reconciled)

@@ -70,7 +70,9 @@ async def test_first_run_starts_from_now(sim: RedditSimulator, make: Factory) ->
 
 async def test_first_run_bounded_backfill(sim: RedditSimulator, make: Factory) -> None:
     sim.seed_mentions(300)
-    result = await poll(make(backfill_limit=25, queries=[], inbox_mentions=False, submissions=False))
+    result = await poll(
+        make(backfill_limit=25, queries=[], inbox_mentions=False, submissions=False)
+    )
     assert len(result.mentions) == 25
     newest = sorted(
         (t for t in sim.store.things.values() if t.kind == "t1"), key=lambda t: -t.created_utc
@@ -112,7 +114,10 @@ async def test_burst_of_1000_none_missed_or_doubled(sim: RedditSimulator, make: 
     sim.seed_mentions(1000, spread_seconds=60, until=time.time() + 61)
     state = await poll(connector, state)
     assert state.calls == 1 + 3, "one poll stops after max_pages_per_poll pages"
-    late = [sim.add_comment(f"acme mid-burst {i}", parent=sim.add_submission(f"acme late {i}")) for i in range(3)]
+    late = [
+        sim.add_comment(f"acme mid-burst {i}", parent=sim.add_submission(f"acme late {i}"))
+        for i in range(3)
+    ]
     for _ in range(10):
         state = await poll(connector, state)
     expected = {t.fullname for t in sim.store.things.values()}
@@ -126,7 +131,12 @@ async def test_empty_page(sim: RedditSimulator, make: Factory) -> None:
     state = await poll(connector)
     page = await connector.fetch(state.cursor)
     assert page.mentions == [] and not page.has_more and page.malformed == 0
-    assert set(RedditCursor.load(page.cursor).streams) == {"new:acme", "comments:acme", "search:acme", "inbox"}
+    assert set(RedditCursor.load(page.cursor).streams) == {
+        "new:acme",
+        "comments:acme",
+        "search:acme",
+        "inbox",
+    }
 
 
 async def test_fixture_listing_deleted_author(sim: RedditSimulator, make: Factory) -> None:
@@ -138,8 +148,13 @@ async def test_fixture_listing_deleted_author(sim: RedditSimulator, make: Factor
     assert deleted.author.handle == "[deleted]" and deleted.author.karma is None
     assert deleted.thread.parent == "t1_lxq98zz"
     post = by_id["t3_1gt5k2a"]
-    assert post.community_size == 48211 and post.metrics.replies == 23 and post.metrics.upvotes == 57
-    assert post.url == "https://www.reddit.com/r/CustomerService/comments/1gt5k2a/acme_lost_my_package_what_now/"
+    assert (
+        post.community_size == 48211 and post.metrics.replies == 23 and post.metrics.upvotes == 57
+    )
+    assert (
+        post.url
+        == "https://www.reddit.com/r/CustomerService/comments/1gt5k2a/acme_lost_my_package_what_now/"
+    )
     comment = by_id["t1_lxq9c0d"]
     assert comment.community == "CustomerService" and comment.community_size == 48211
     assert comment.raw["data"]["body"].startswith("Same thing")
@@ -159,7 +174,11 @@ async def test_429_with_reset(sim: RedditSimulator, make: Factory) -> None:
     connector = make()
     state = await poll(connector)
     sim.add_submission("acme")
-    headers = {"x-ratelimit-remaining": "0.0", "x-ratelimit-used": "1000", "x-ratelimit-reset": "37"}
+    headers = {
+        "x-ratelimit-remaining": "0.0",
+        "x-ratelimit-used": "1000",
+        "x-ratelimit-reset": "37",
+    }
     sim.inject("new", 429, {"message": "Too Many Requests", "error": 429}, headers)
     with pytest.raises(RateLimited) as caught:
         await connector.fetch(state.cursor)
@@ -167,7 +186,9 @@ async def test_429_with_reset(sim: RedditSimulator, make: Factory) -> None:
     assert len(sim.calls("new")) == 1, "no retry inside prawcore"
 
 
-async def test_low_remaining_stops_before_the_server_refuses(sim: RedditSimulator, make: Factory) -> None:
+async def test_low_remaining_stops_before_the_server_refuses(
+    sim: RedditSimulator, make: Factory
+) -> None:
     connector = make()
     state = await poll(connector)
     sim.add_submission("acme")
@@ -286,7 +307,12 @@ def test_config_is_validated() -> None:
             {"client_id": "a", "client_secret": "b", "inbox_mentions": False}
         )
     cfg = RedditConnector.Config.model_validate(
-        {"client_id": "a", "client_secret": "b", "queries": ["x"], "api_base_url": "http://127.0.0.1:9/"}
+        {
+            "client_id": "a",
+            "client_secret": "b",
+            "queries": ["x"],
+            "api_base_url": "http://127.0.0.1:9/",
+        }
     )
     assert cfg.oauth_url == cfg.reddit_url == "http://127.0.0.1:9"
 
@@ -296,9 +322,27 @@ def test_recorded_cassettes_have_the_fields_the_connector_reads() -> None:
     if not SHARED.is_dir():
         pytest.skip("../shared fixtures absent")
     needed = {
-        "TestSubredditListings.test_comments.json": ("t1", {"name", "author", "body", "created_utc", "parent_id", "link_id", "subreddit", "score"}),
-        "TestSubredditListings.test_new.json": ("t3", {"name", "author", "title", "selftext", "created_utc", "permalink", "num_comments"}),
-        "TestInbox.test_mentions.json": ("t1", {"name", "author", "body", "created_utc", "parent_id", "context", "subreddit", "author_fullname"}),
+        "TestSubredditListings.test_comments.json": (
+            "t1",
+            {"name", "author", "body", "created_utc", "parent_id", "link_id", "subreddit", "score"},
+        ),
+        "TestSubredditListings.test_new.json": (
+            "t3",
+            {"name", "author", "title", "selftext", "created_utc", "permalink", "num_comments"},
+        ),
+        "TestInbox.test_mentions.json": (
+            "t1",
+            {
+                "name",
+                "author",
+                "body",
+                "created_utc",
+                "parent_id",
+                "context",
+                "subreddit",
+                "author_fullname",
+            },
+        ),
     }
     for name, (kind, fields) in needed.items():
         recorded = json.loads((SHARED / name).read_text())
@@ -313,3 +357,22 @@ def test_recorded_cassettes_have_the_fields_the_connector_reads() -> None:
     assert body["json"]["data"]["things"][0]["kind"] == "t1"
     headers = {k.lower() for k in reply["interactions"][1]["response"]["headers"]}
     assert {"x-ratelimit-remaining", "x-ratelimit-used", "x-ratelimit-reset"} <= headers
+
+
+async def test_rate_limit_mid_burst_resumes_without_loss(
+    sim: RedditSimulator, make: Factory
+) -> None:
+    connector = make(queries=[], inbox_mentions=False)
+    state = await poll(connector)
+    made = sim.seed_mentions(450, spread_seconds=10, until=time.time() + 11)
+    first = await connector.fetch(state.cursor)
+    state.cursor = first.cursor
+    state.seen |= {m.external_id for m in first.mentions}
+    sim.inject(
+        "comments", 429, {"message": "Too Many Requests", "error": 429}, {"retry-after": "5"}
+    )
+    with pytest.raises(RateLimited) as caught:
+        await poll(connector, state)
+    assert caught.value.retry_after == 5
+    state = await poll(connector, state)
+    assert {t.fullname for t in made} <= state.ids()

@@ -20,7 +20,9 @@ from repbot.models import Mention
 from repbot.testing.simulators import XSimulator, poll
 
 FIXTURES = Path(__file__).parent / "fixtures_x"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "twitter" / "cassettes"
+SHARED = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "twitter" / "cassettes"
+)
 
 
 def fixture(name: str) -> Any:
@@ -75,7 +77,9 @@ async def make(sim: XSimulator) -> AsyncIterator[Factory]:
 
 
 async def test_first_run_reads_the_lookback_window(sim: XSimulator, make: Factory) -> None:
-    old = sim.add_tweet("@acme from three hours ago", created_at=datetime.now(UTC) - timedelta(hours=3))
+    old = sim.add_tweet(
+        "@acme from three hours ago", created_at=datetime.now(UTC) - timedelta(hours=3)
+    )
     recent = sim.seed_mentions(5, spread_seconds=600)
     result = await poll(make())
     assert {m.external_id for m in result.mentions} == {str(t.id) for t in recent}
@@ -176,7 +180,11 @@ async def test_deleted_author_in_fixture(sim: XSimulator, make: Factory) -> None
 
 async def test_429_maps_to_rate_limited_with_reset(sim: XSimulator, make: Factory) -> None:
     reset = int(time.time()) + 120
-    headers = {"x-rate-limit-limit": "450", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)}
+    headers = {
+        "x-rate-limit-limit": "450",
+        "x-rate-limit-remaining": "0",
+        "x-rate-limit-reset": str(reset),
+    }
     sim.inject("mentions", 429, fixture("error_429.json"), headers)
     connector = make()
     with pytest.raises(RateLimited) as caught:
@@ -269,7 +277,9 @@ async def test_stale_pagination_token_restarts_the_sweep(sim: XSimulator, make: 
 
 
 async def test_bad_query_is_reported(sim: XSimulator, make: Factory) -> None:
-    sim.inject("search", 400, {"errors": [{"message": "There were errors processing your request"}]})
+    sim.inject(
+        "search", 400, {"errors": [{"message": "There were errors processing your request"}]}
+    )
     with pytest.raises(AuthError, match="rejected the request"):
         await make(mentions=False, queries=["(("]).fetch(None)
 
@@ -282,7 +292,9 @@ async def test_backfill_sweep_catches_late_indexed_posts(sim: XSimulator, make: 
     assert str(late.id) in state.ids()
     no_backfill = make(backfill_interval=None)
     other = await poll(no_backfill)
-    also_late = sim.add_tweet("@acme also late", created_at=datetime.now(UTC) - timedelta(minutes=30))
+    also_late = sim.add_tweet(
+        "@acme also late", created_at=datetime.now(UTC) - timedelta(minutes=30)
+    )
     other = await poll(no_backfill, other)
     assert str(late.id) in other.ids() and str(also_late.id) not in other.ids()
 
@@ -304,7 +316,9 @@ async def test_brand_own_posts_are_not_mentions(sim: XSimulator, make: Factory) 
 
 async def _one_mention(sim: XSimulator, connector: XConnector) -> Mention:
     sim.add_tweet("@acme my order is late", author="frank")
-    (mention,) = (await connector.fetch(None)).mentions
+    page = await connector.fetch(None)
+    assert len(page.mentions) == 1
+    mention: Mention = page.mentions[0]
     return mention
 
 
@@ -345,7 +359,9 @@ async def test_reply_errors(sim: XSimulator, make: Factory) -> None:
     with pytest.raises(PostError) as caught:
         await connector.reply(mention, "hello", "k")
     assert caught.value.transient
-    read_only = make(consumer_key=None, consumer_secret=None, access_token=None, access_token_secret=None)
+    read_only = make(
+        consumer_key=None, consumer_secret=None, access_token=None, access_token_secret=None
+    )
     with pytest.raises(PostError, match="consumer_key"):
         await read_only.reply(mention, "hello", "k")
 
@@ -383,11 +399,14 @@ async def test_recorded_cassettes_match_the_simulator_shapes(sim: XSimulator) ->
     sim.seed_mentions(30)
     async with aiohttp.ClientSession() as session:
         url = f"{sim.url}/2/users/{sim.brand.id}/mentions?max_results=10"
-        headers = {"Authorization": f"Bearer {sim.bearer_token}", "Accept-Encoding": "gzip"}
-        async with session.get(url, headers=headers) as response:
+        auth = {"Authorization": f"Bearer {sim.bearer_token}", "Accept-Encoding": "gzip"}
+        async with session.get(url, headers=auth) as response:
             simulated = await response.json()
             sim_headers = {k.lower() for k in response.headers}
-    for name in ("test_asyncclient_get_users_mentions.yaml", "test_asyncclient_search_recent_tweets.yaml"):
+    for name in (
+        "test_asyncclient_get_users_mentions.yaml",
+        "test_asyncclient_search_recent_tweets.yaml",
+    ):
         recorded = yaml.safe_load((SHARED / name).read_text())
         interaction = recorded["interactions"][0]
         body = json.loads(interaction["response"]["body"]["string"])
@@ -398,4 +417,28 @@ async def test_recorded_cassettes_match_the_simulator_shapes(sim: XSimulator) ->
         assert {"x-rate-limit-remaining", "x-rate-limit-reset", "content-encoding"} <= headers
         assert set(body["meta"]) <= set(simulated["meta"])
         assert set(tweet) <= set(simulated["data"][0])
-        assert headers & {"x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset"} <= sim_headers
+        assert (
+            headers & {"x-rate-limit-limit", "x-rate-limit-remaining", "x-rate-limit-reset"}
+            <= sim_headers
+        )
+
+
+async def test_rate_limit_mid_burst_resumes_without_loss(
+    sim: XSimulator, make: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connector = make(initial_lookback=0)
+    state = await poll(connector)
+    made = sim.seed_mentions(450, spread_seconds=1, until=datetime.now(UTC) + timedelta(seconds=2))
+    first = await connector.fetch(state.cursor)
+    state.cursor = first.cursor
+    state.seen |= {m.external_id for m in first.mentions}
+    reset = {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(time.time()) + 60)}
+    sim.inject("mentions", 429, fixture("error_429.json"), reset)
+    with pytest.raises(RateLimited) as caught:
+        await poll(connector, state)
+    with pytest.raises(RateLimited):
+        await poll(connector, state)
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + (caught.value.retry_after or 0))
+    state = await poll(connector, state)
+    assert {str(t.id) for t in made} <= state.ids()

@@ -98,7 +98,9 @@ async def test_reddit_token_grants(http: aiohttp.ClientSession) -> None:
     async with RedditSimulator() as sim:
         status, body = await token(http, sim, grant_type="client_credentials", secret="bad")
         assert (status, body) == (401, {"message": "Unauthorized", "error": 401})
-        _, body = await token(http, sim, grant_type="password", username="acme_support", password="x")
+        _, body = await token(
+            http, sim, grant_type="password", username="acme_support", password="x"
+        )
         assert body == {"error": "invalid_grant"}
         _, body = await token(
             http, sim, grant_type="password", username="acme_support", password=sim.account.password
@@ -125,7 +127,9 @@ async def test_reddit_listings(http: aiohttp.ClientSession) -> None:
         assert page["data"]["after"] == children[-1]["data"]["name"]
         after = page["data"]["after"]
         _, nxt, _ = await get(http, f"{sim.url}/r/acme/comments/?limit=20&after={after}", auth)
-        assert nxt["data"]["children"][0]["data"]["created_utc"] <= children[-1]["data"]["created_utc"]
+        assert (
+            nxt["data"]["children"][0]["data"]["created_utc"] <= children[-1]["data"]["created_utc"]
+        )
         _, inbox, _ = await get(http, f"{sim.url}/message/mentions?limit=100", auth)
         pings = [c["data"] for c in inbox["data"]["children"]]
         assert pings and all(p["type"] == "username_mention" and "context" in p for p in pings)
@@ -136,5 +140,5 @@ async def test_reddit_listings(http: aiohttp.ClientSession) -> None:
         status, _, _ = await get(http, f"{sim.url}/r/acme/new", {"Authorization": "bearer nope"})
         assert status == 401
         sim.exhaust(reset_in=30)
-        status, body, headers = await get(http, f"{sim.url}/r/acme/new", auth)
+        status, _body, headers = await get(http, f"{sim.url}/r/acme/new", auth)
         assert status == 429 and int(headers["x-ratelimit-reset"]) <= 30

@@ -113,6 +113,16 @@ async def test_loopback_without_token_shows_queue_and_approves(
     assert store.decisions(item_id)[0].action == "approve"
 
 
+async def test_only_http_links_are_rendered(make_client: MakeClient, store: SqliteStore) -> None:
+    item_id = seed_item(store)
+    store.decide(item_id, "approve", "web", text="ok")
+    store.begin_post(item_id)
+    store.complete_post(item_id, "r", "javascript:alert(1)")
+    client = await make_client()
+    html, _ = await page(client, "/?state=posted")
+    assert 'href="javascript:' not in html and "<code>javascript:alert(1)</code>" in html
+
+
 async def test_token_login_sets_hardened_cookie(
     make_client: MakeClient, store: SqliteStore
 ) -> None:
@@ -297,3 +307,41 @@ async def test_static_assets_are_served(make_client: MakeClient) -> None:
     for name in ("console.css", "console.js"):
         resp = await client.get(f"/static/{name}")
         assert resp.status == 200 and len(await resp.read()) > 500
+
+
+async def test_attach_approval_wires_console_and_slack_http_route(store: SqliteStore) -> None:
+    from repbot.approval.wiring import attach_approval
+    from repbot.config import Config
+
+    public = Config.model_validate({"server": {"host": "0.0.0.0"}})
+    with pytest.raises(ConfigError):
+        attach_approval(web.Application(), store, public)
+
+    decided: list[int] = []
+    cfg = Config.model_validate(
+        {
+            "server": {"host": "0.0.0.0"},
+            "approval": {
+                "web": {"token": TOKEN},
+                "slack": {
+                    "mode": "http",
+                    "bot_token": "xoxb-1",
+                    "signing_secret": "s",
+                    "channel": "C1",
+                    "api_base_url": "http://127.0.0.1:9/api/",
+                },
+            },
+        }
+    )
+    app = web.Application()
+    slack = attach_approval(app, store, cfg, on_decision=decided.append)
+    assert slack is not None
+    paths = {r.resource.canonical for r in app.router.routes() if r.resource is not None}
+    assert {"/", "/login", "/slack/events"} <= paths
+    item_id = seed_item(store)
+    async with TestClient(TestServer(app)) as client:
+        await login(client)
+        _, csrf = await page(client)
+        await client.post(f"/items/{item_id}/approve", data={"csrf": csrf})
+    assert decided == [item_id]
+    await slack.stop()

@@ -53,6 +53,11 @@ def actor_mrkdwn(actor: str | None) -> str:
     )
 
 
+def _link(url: str | None, label: str) -> str | None:
+    safe = render.safe_url(url)
+    return f"<{safe.replace('|', '%7C').replace('>', '%3E')}|{escape(label)}>" if safe else None
+
+
 def _text(kind: str, text: str) -> Block:
     return {"type": kind, "text": text} if kind == "mrkdwn" else {"type": kind, "text": text[:150]}
 
@@ -82,7 +87,7 @@ def header_blocks(item: Item) -> list[Block]:
     mention = item.mention
     emoji = _PLATFORM_EMOJI.get(mention.platform, ":globe_with_meridians:")
     title = f"{mention.platform} {mention.kind} · urgency {render.urgency_text(item)}"
-    link = f"<{mention.url}|Open on {mention.platform}>" if mention.url else mention.platform
+    link = _link(mention.url, f"Open on {mention.platform}") or escape(mention.platform)
     author = escape(render.author_name(item))
     reach = render.reach(item)
     who = f"*{author}*" + (f" · {reach}" if reach else "")
@@ -191,13 +196,13 @@ def status_blocks(item: Item, *, tz: str, last: Decision | None) -> list[Block]:
 
 def _outcome_blocks(item: Item) -> list[Block]:
     if item.state is State.POSTED:
-        link = f"<{item.posted_url}|View the reply>" if item.posted_url else "(no link)"
+        link = _link(item.posted_url, "View the reply") or escape(item.posted_url or "(no link)")
         return [_section(f":outbox_tray: *Posted* · {link}")]
     if item.state is State.FAILED:
         error = escape(item.last_error or "unknown error")
         return [_section(f":warning: *Posting failed:* {error}"), _mark_posted_actions(item.id)]
     if render.needs_manual_post(item):
-        where = f"<{item.mention.url}|the mention>" if item.mention.url else "the platform"
+        where = _link(item.mention.url, "the mention") or "the platform"
         note = f":raised_hand: *Post manually:* copy the final reply and answer on {where}."
         return [_section(note), _mark_posted_actions(item.id)]
     if item.last_error:

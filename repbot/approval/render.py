@@ -119,3 +119,10 @@ def local_time(value: datetime | None, tz: str) -> str:
     if value is None:
         return ""
     return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` if it is an http(s) link (never ``javascript:`` and friends), else None."""
+    if url and url.strip().lower().startswith(("https://", "http://")):
+        return url.strip()
+    return None

@@ -141,29 +141,35 @@ class SlackApproval:
         return await to_aiohttp_response(response)
 
     # delivery and updates
-    async def sync(self) -> None:
+    async def sync(self) -> int:
         """Post undelivered drafts and update messages whose item changed.
 
-        Safe to call often; if Slack is unreachable nothing is lost: undelivered drafts and
-        stale messages are retried on the next call.
+        Returns the number of Slack messages posted or updated. Safe to call often; if Slack is
+        unreachable nothing is lost: undelivered drafts and stale messages are retried on the
+        next call.
         """
+        done = 0
         async with self._sync_lock:
             try:
-                await self._deliver_new()
+                done += await self._deliver_new()
                 for item_id in self._open_ids():
-                    await self._update(item_id)
+                    done += await self._update(item_id)
             except _SLACK_DOWN as exc:
                 log.warning("Slack unreachable (%s); will retry", type(exc).__name__)
+        return done
 
-    async def _deliver_new(self) -> None:
+    async def _deliver_new(self) -> int:
+        posted = 0
         for item in self.store.queue([State.AWAITING_APPROVAL], limit=_DELIVER_BATCH):
             record = self._record(item.id)
             if record and record.get("state") == State.AWAITING_APPROVAL.value:
                 continue
             try:
                 await self._post(item)
+                posted += 1
             except SlackApiError as exc:
                 log.warning("Slack refused draft %s: %s", item.id, exc.response.get("error"))
+        return posted
 
     async def _post(self, item: Item) -> None:
         urgent = item.urgency is not None and item.urgency >= self.cfg.urgent_threshold
@@ -185,30 +191,34 @@ class SlackApproval:
         except _SLACK_DOWN as exc:
             log.warning("Slack unreachable (%s); message %s updated later", exc, item_id)
 
-    async def _update(self, item_id: int) -> None:
+    async def _update(self, item_id: int) -> int:
         record = self._record(item_id)
         try:
             item = self.store.get(item_id)
         except StoreError:
             self._set_open(item_id, False)
-            return
+            return 0
         if record is None:
-            return
+            return 0
         if item.state is State.AWAITING_APPROVAL and record.get("state") != item.state.value:
-            return  # came back (snooze ended, reopened): _deliver_new posts a new message
+            return 0  # came back (snooze ended, reopened): _deliver_new posts a new message
         rendered = self._render(item)
-        if record.get("sig") != _signature(rendered):
-            try:
-                await self.client.chat_update(
-                    channel=record["channel"],
-                    ts=record["ts"],
-                    text=blocks.fallback_text(item),
-                    blocks=rendered,
-                )
-            except SlackApiError as exc:
-                log.warning("Slack refused update of %s: %s", item_id, exc.response.get("error"))
-                return
+        if record.get("sig") == _signature(rendered):
+            if record.get("state") != item.state.value:
+                self._save_record(item, record, rendered)
+            return 0
+        try:
+            await self.client.chat_update(
+                channel=record["channel"],
+                ts=record["ts"],
+                text=blocks.fallback_text(item),
+                blocks=rendered,
+            )
+        except SlackApiError as exc:
+            log.warning("Slack refused update of %s: %s", item_id, exc.response.get("error"))
+            return 0
         self._save_record(item, record, rendered)
+        return 1
 
     def _render(self, item: Item) -> list[dict[str, Any]]:
         last = next(iter(self.store.decisions(item.id, limit=1)), None)
@@ -420,6 +430,9 @@ class SlackApproval:
             )
         except InvalidTransition:
             await self._tell_decided(ctx, self.store.get(ctx.item_id))
+            return None
+        except StoreError as exc:
+            await self._ephemeral(ctx, f"Nothing was recorded: {exc}")
             return None
         if not decision.duplicate:
             if self.on_decision is not None:

@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from aiohttp import web
 
+from repbot.approval.slack import SlackApproval
+from repbot.approval.web import setup_console
 from repbot.config import Config
 from repbot.store import Store
 
 
-def attach_approval(app: web.Application, store: Store, config: Config) -> Any:
-    """Add the console and Slack routes; return the Slack service (or None)."""
-    return None
+def attach_approval(
+    app: web.Application,
+    store: Store,
+    config: Config,
+    *,
+    on_decision: Callable[[int], None] | None = None,
+) -> SlackApproval | None:
+    """Add the console and Slack routes; return the Slack service (or None).
+
+    The caller starts it (``await slack.start()``), calls ``await slack.sync()`` every few
+    seconds and ``await slack.stop()`` on shutdown. ``on_decision(item_id)`` runs after every
+    new decision from either surface (e.g. to wake the poster). Raises ConfigError when the
+    Slack section is incomplete or the console would be public without a token.
+    """
+    approval = config.approval
+    slack = None
+    if approval.slack is not None and approval.slack.enabled:
+        slack = SlackApproval(approval.slack, store, brand_tz=approval.timezone)
+        slack.on_decision = on_decision
+        if approval.slack.mode == "http":
+            app.router.add_post("/slack/events", slack.handle_http)
+    setup_console(
+        app,
+        store,
+        approval.web,
+        server_host=config.server.host,
+        timezone=approval.timezone,
+        slack=slack,
+        on_decision=on_decision,
+    )
+    return slack

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,7 @@ class TorchClassifier:
         self.max_tokens = max_tokens
         self.batch_size = batch_size
         self.device = device
+        self._lock = threading.Lock()
 
     def classify(self, texts: Sequence[str]) -> list[SentimentResult]:
         """Label ``texts``; similar lengths share a batch so padding stays small."""
@@ -89,9 +91,14 @@ class TorchClassifier:
         return [r for r in results if r is not None]
 
     def _probs(self, texts: list[str]) -> list[list[float]]:
-        batch = self._tokenizer(
-            texts, truncation=True, max_length=self.max_tokens, padding=True, return_tensors="pt"
-        )
+        with self._lock:  # fast tokenizers are not safe to share between threads
+            batch = self._tokenizer(
+                texts,
+                truncation=True,
+                max_length=self.max_tokens,
+                padding=True,
+                return_tensors="pt",
+            )
         with torch.inference_mode():
             probs = self._forward(
                 batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)

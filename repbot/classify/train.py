@@ -36,7 +36,7 @@ class TrainOptions:
 
     data_dir: Path
     out: Path
-    epochs: float = 2.0
+    epochs: float = 3.0
     seed: int = 13
     batch_size: int = 32
     lr: float = 1e-3

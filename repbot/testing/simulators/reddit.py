@@ -5,9 +5,10 @@ at ``sim.url``. Shapes follow praw's recorded cassettes:
 
 - ``POST /api/v1/access_token`` (HTTP Basic client credentials; ``password`` and
   ``client_credentials`` grants; ``{"error": "invalid_grant"}`` on a wrong password);
-- listings ``/r/{subs}/new``, ``/r/{subs}/comments``, ``/r/{subs}/search``, ``/message/mentions``,
-  ``/user/{name}/comments``: ``{"kind": "Listing", "data": {"after", "before", "dist",
-  "children": [{"kind": "t1"|"t3", "data": {...}}]}}``, newest first, ``limit``/``after``/``before``;
+- listings ``/r/{subs}/new``, ``/r/{subs}/comments``, ``/r/{subs}/search``,
+  ``/message/mentions``, ``/user/{name}/comments``: ``{"kind": "Listing", "data": {"after",
+  "before", "dist", "children": [{"kind": "t1"|"t3", "data": {...}}]}}``, newest first,
+  ``limit``/``after``/``before``;
 - ``/api/user_data_by_account_ids`` (karma), ``/api/info`` and ``/r/{sub}/about`` (subscribers);
 - ``POST /api/comment`` (the reply, ``{"json": {"errors": [], "data": {"things": [...]}}}``).
 
@@ -185,7 +186,9 @@ class RedditSimulator(SimulatorServer):
             "reddit_url": self.url,
         }
 
-    def add_redditor(self, name: str, *, link_karma: int = 1, comment_karma: int = 0) -> SimRedditor:
+    def add_redditor(
+        self, name: str, *, link_karma: int = 1, comment_karma: int = 0
+    ) -> SimRedditor:
         """Create an account."""
         user = SimRedditor(name, self._next_id("t2"), link_karma, comment_karma)
         self.store.redditors[name.lower()] = user
@@ -203,8 +206,14 @@ class RedditSimulator(SimulatorServer):
         """The community ``name`` (created on first use)."""
         key = name.lower()
         if key not in self.store.subreddits:
-            size = subscribers if subscribers is not None else self._rng.choice((900, 25_000, 2_000_000))
-            self.store.subreddits[key] = SimSubreddit(name, _b36(2_000_000 + len(self.store.subreddits)), size)
+            size = (
+                subscribers
+                if subscribers is not None
+                else self._rng.choice((900, 25_000, 2_000_000))
+            )
+            self.store.subreddits[key] = SimSubreddit(
+                name, _b36(2_000_000 + len(self.store.subreddits)), size
+            )
         return self.store.subreddits[key]
 
     def add_submission(
@@ -221,8 +230,14 @@ class RedditSimulator(SimulatorServer):
         self.subreddit(subreddit)
         self.redditor(author) if author != "[deleted]" else None
         thing = SimThing(
-            "t3", self._next_id("t3"), author, self.subreddit(subreddit).name,
-            created_utc or time.time(), title=title, body=body, score=score,
+            "t3",
+            self._next_id("t3"),
+            author,
+            self.subreddit(subreddit).name,
+            created_utc or time.time(),
+            title=title,
+            body=body,
+            score=score,
         )
         self.store.things[thing.fullname] = thing
         return thing
@@ -241,8 +256,15 @@ class RedditSimulator(SimulatorServer):
             self.redditor(author)
         link_id = parent.fullname if parent.kind == "t3" else parent.link_id
         thing = SimThing(
-            "t1", self._next_id("t1"), author, parent.subreddit, created_utc or time.time(),
-            body=body, link_id=link_id, parent_id=parent.fullname, score=score,
+            "t1",
+            self._next_id("t1"),
+            author,
+            parent.subreddit,
+            created_utc or time.time(),
+            body=body,
+            link_id=link_id,
+            parent_id=parent.fullname,
+            score=score,
         )
         self.store.things[thing.fullname] = thing
         link = self.store.things.get(link_id)
@@ -252,7 +274,14 @@ class RedditSimulator(SimulatorServer):
 
     def add_raw(self, kind: str, data: dict[str, Any], *, subreddit: str = "acme") -> SimThing:
         """List ``data`` verbatim as a ``kind`` child in ``subreddit`` (malformed records)."""
-        thing = SimThing(kind, self._next_id(kind), "someone", self.subreddit(subreddit).name, time.time(), raw=data)
+        thing = SimThing(
+            kind,
+            self._next_id(kind),
+            "someone",
+            self.subreddit(subreddit).name,
+            time.time(),
+            raw=data,
+        )
         self.store.things[thing.fullname] = thing
         return thing
 
@@ -282,8 +311,11 @@ class RedditSimulator(SimulatorServer):
             created = start + i * step
             if post is None or i % 5 == 0:
                 post = self.add_submission(
-                    f"{keyword} problem #{i}", f"Anyone else seeing {keyword} fail today? ({i})",
-                    subreddit=subreddit, author=author, created_utc=created,
+                    f"{keyword} problem #{i}",
+                    f"Anyone else seeing {keyword} fail today? ({i})",
+                    subreddit=subreddit,
+                    author=author,
+                    created_utc=created,
                 )
                 made.append(post)
                 continue
@@ -294,7 +326,11 @@ class RedditSimulator(SimulatorServer):
 
     def replies_by_account(self) -> list[SimThing]:
         """Comments the simulator's own account posted (replies created via ``/api/comment``)."""
-        return [t for t in self.store.things.values() if t.author == self.account.name and t.kind == "t1"]
+        return [
+            t
+            for t in self.store.things.values()
+            if t.author == self.account.name and t.kind == "t1"
+        ]
 
     def exhaust(self, reset_in: float = 60.0) -> None:
         """Spend the rate-limit window so the next API request gets 429 for ``reset_in`` s."""
@@ -330,15 +366,23 @@ class RedditSimulator(SimulatorServer):
         }
         if inbox:
             data.update(
-                subject="username mention", type="username_mention", new=True, was_comment=True,
-                dest=self.account.name, context=f"{permalink}?context=3",
-                first_message=None, first_message_name=None, num_comments=link.num_comments if link else 0,
+                subject="username mention",
+                type="username_mention",
+                new=True,
+                was_comment=True,
+                dest=self.account.name,
+                context=f"{permalink}?context=3",
+                first_message=None,
+                first_message_name=None,
+                num_comments=link.num_comments if link else 0,
             )
             for key in ("link_id", "permalink"):
                 data.pop(key)
         else:
-            data.update(link_permalink=f"https://www.reddit.com/r/{sub.name}/comments/{thing.link_id[3:]}/{slug}/",
-                        num_comments=link.num_comments if link else 0)
+            data.update(
+                link_permalink=f"https://www.reddit.com/r/{sub.name}/comments/{thing.link_id[3:]}/{slug}/",
+                num_comments=link.num_comments if link else 0,
+            )
         return {"kind": "t1", "data": data}
 
     def _common(self, thing: SimThing, sub: SimSubreddit) -> dict[str, Any]:
@@ -432,8 +476,11 @@ class RedditSimulator(SimulatorServer):
             self._window = _Window(now)
         reset = max(int(self._window.start + WINDOW_SECONDS - now), 0)
         if self._window.used >= self.limit:
-            headers = {"x-ratelimit-used": str(self._window.used), "x-ratelimit-remaining": "0.0",
-                       "x-ratelimit-reset": str(reset)}
+            headers = {
+                "x-ratelimit-used": str(self._window.used),
+                "x-ratelimit-remaining": "0.0",
+                "x-ratelimit-reset": str(reset),
+            }
             return headers, Reply(429, error_body(429), headers)
         self._window.used += 1
         headers = {
@@ -461,15 +508,21 @@ class RedditSimulator(SimulatorServer):
             return Reply(200, {"error": "unsupported_grant_type"})
         token = f"sim-{secrets.token_hex(8)}"
         self.tokens[token] = _Token(username, time.time() + 86400)
-        return Reply(200, {"access_token": token, "token_type": "bearer", "expires_in": 86400, "scope": "*"})
+        return Reply(
+            200, {"access_token": token, "token_type": "bearer", "expires_in": 86400, "scope": "*"}
+        )
 
     async def _new(self, request: web.Request, rec: RecordedRequest) -> Reply:
         subs = _subs(request.match_info["sub"])
-        return self._listing(rec.query, [t for t in self._sorted() if t.kind == "t3" and _in(t, subs)])
+        return self._listing(
+            rec.query, [t for t in self._sorted() if t.kind == "t3" and _in(t, subs)]
+        )
 
     async def _comments(self, request: web.Request, rec: RecordedRequest) -> Reply:
         subs = _subs(request.match_info["sub"])
-        return self._listing(rec.query, [t for t in self._sorted() if t.kind == "t1" and _in(t, subs)])
+        return self._listing(
+            rec.query, [t for t in self._sorted() if t.kind == "t1" and _in(t, subs)]
+        )
 
     async def _search(self, request: web.Request, rec: RecordedRequest) -> Reply:
         subs = _subs(request.match_info["sub"])
@@ -477,8 +530,11 @@ class RedditSimulator(SimulatorServer):
         terms = [w.lower() for w in re.findall(r"\w+", rec.query.get("q", ""))]
         since = time.time() - _TIME_FILTERS.get(rec.query.get("t", "all"), float("inf"))
         found = [
-            t for t in self._sorted()
-            if t.kind == "t3" and (not restrict or _in(t, subs)) and t.created_utc >= since
+            t
+            for t in self._sorted()
+            if t.kind == "t3"
+            and (not restrict or _in(t, subs))
+            and t.created_utc >= since
             and all(w in f"{t.title} {t.body}".lower() for w in terms)
         ]
         return self._listing(rec.query, found, facets=True)
@@ -490,15 +546,24 @@ class RedditSimulator(SimulatorServer):
 
     async def _user_comments(self, request: web.Request, rec: RecordedRequest) -> Reply:
         name = request.match_info["name"].lower()
-        return self._listing(rec.query, [t for t in self._sorted() if t.kind == "t1" and t.author.lower() == name])
+        return self._listing(
+            rec.query, [t for t in self._sorted() if t.kind == "t1" and t.author.lower() == name]
+        )
 
     async def _user_data(self, request: web.Request, rec: RecordedRequest) -> Reply:
         wanted = set(rec.query.get("ids", "").split(","))
         users = {
-            u.fullname: {"name": u.name, "created_utc": u.created_utc, "link_karma": u.link_karma,
-                         "comment_karma": u.comment_karma, "profile_img": "", "profile_color": "",
-                         "profile_over_18": False}
-            for u in self.store.redditors.values() if u.fullname in wanted and not u.suspended
+            u.fullname: {
+                "name": u.name,
+                "created_utc": u.created_utc,
+                "link_karma": u.link_karma,
+                "comment_karma": u.comment_karma,
+                "profile_img": "",
+                "profile_color": "",
+                "profile_over_18": False,
+            }
+            for u in self.store.redditors.values()
+            if u.fullname in wanted and not u.suspended
         }
         return Reply(200, users)
 
@@ -517,8 +582,16 @@ class RedditSimulator(SimulatorServer):
 
     async def _me(self, request: web.Request, rec: RecordedRequest) -> Reply:
         user = self.redditor(self._username(request) or "")
-        return Reply(200, {"name": user.name, "id": user.id, "link_karma": user.link_karma,
-                           "comment_karma": user.comment_karma, "created_utc": user.created_utc})
+        return Reply(
+            200,
+            {
+                "name": user.name,
+                "id": user.id,
+                "link_karma": user.link_karma,
+                "comment_karma": user.comment_karma,
+                "created_utc": user.created_utc,
+            },
+        )
 
     async def _comment(self, request: web.Request, rec: RecordedRequest) -> Reply:
         form = rec.form()
@@ -534,10 +607,17 @@ class RedditSimulator(SimulatorServer):
     # ---- listing helpers ----------------------------------------------------------------
 
     def _sorted(self) -> list[SimThing]:
-        return sorted(self.store.things.values(), key=lambda t: (t.created_utc, int(t.id, 36)), reverse=True)
+        return sorted(
+            self.store.things.values(), key=lambda t: (t.created_utc, int(t.id, 36)), reverse=True
+        )
 
     def _listing(
-        self, query: dict[str, str], things: list[SimThing], *, inbox: bool = False, facets: bool = False
+        self,
+        query: dict[str, str],
+        things: list[SimThing],
+        *,
+        inbox: bool = False,
+        facets: bool = False,
     ) -> Reply:
         limit = max(1, min(int(query.get("limit", "25")), 100))
         names = [t.fullname for t in things]
@@ -560,12 +640,27 @@ _SAMPLE_TEXTS = (
     "{keyword} charged me twice this month, order {n}",
     "Switched to {keyword} last week, pretty happy so far {n}",
 )
-_TIME_FILTERS = {"hour": 3600.0, "day": 86400.0, "week": 7 * 86400.0, "month": 31 * 86400.0, "year": 366 * 86400.0}
+_TIME_FILTERS = {
+    "hour": 3600.0,
+    "day": 86400.0,
+    "week": 7 * 86400.0,
+    "month": 31 * 86400.0,
+    "year": 366 * 86400.0,
+}
 
 
 def _wrap(children: list[dict[str, Any]], after: str | None) -> dict[str, Any]:
-    return {"kind": "Listing", "data": {"after": after, "dist": len(children), "modhash": None,
-                                         "geo_filter": "", "children": children, "before": None}}
+    return {
+        "kind": "Listing",
+        "data": {
+            "after": after,
+            "dist": len(children),
+            "modhash": None,
+            "geo_filter": "",
+            "children": children,
+            "before": None,
+        },
+    }
 
 
 def _subs(spec: str) -> set[str]:

@@ -343,15 +343,20 @@ class XSimulator(SimulatorServer):
         return tweet_id
 
     def seed_mentions(
-        self, count: int, *, keyword: str | None = None, spread_seconds: float = 3600.0
+        self,
+        count: int,
+        *,
+        keyword: str | None = None,
+        spread_seconds: float = 3600.0,
+        until: datetime | None = None,
     ) -> list[SimTweet]:
-        """Publish ``count`` posts mentioning the brand, spread over the last ``spread_seconds``.
+        """Publish ``count`` posts mentioning the brand, spread over the ``spread_seconds``
+        before ``until`` (default now).
 
         A quarter are replies to an earlier post; ``keyword`` (e.g. ``"#acmefail"``) is added
         to every text so recent search finds them too.
         """
-        now = datetime.now(UTC)
-        start = now - timedelta(seconds=spread_seconds)
+        start = (until or datetime.now(UTC)) - timedelta(seconds=spread_seconds)
         step = spread_seconds / max(count, 1)
         made: list[SimTweet] = []
         for i in range(count):
@@ -432,18 +437,24 @@ class XSimulator(SimulatorServer):
         if user_id not in self.users:
             return Reply(400, _invalid("id", user_id, "The `id` query parameter value is invalid"))
         handle = f"@{self.users[user_id].username.lower()}"
-        return self._timeline(rec.query, lambda t: handle in t.text.lower(), (5, 100), "pagination_token")
+        return self._timeline(
+            rec.query, lambda t: handle in t.text.lower(), (5, 100), "pagination_token"
+        )
 
     async def _search(self, request: web.Request, rec: RecordedRequest) -> Reply:
         query = rec.query.get("query", "")
         if not query:
             return Reply(400, _invalid("query", "", "The `query` query parameter can not be empty"))
         parsed = parse_query(query)
-        return self._timeline(rec.query, lambda t: self._matches(parsed, t), (10, 100), "next_token")
+        return self._timeline(
+            rec.query, lambda t: self._matches(parsed, t), (10, 100), "next_token"
+        )
 
     async def _user_tweets(self, request: web.Request, rec: RecordedRequest) -> Reply:
         user_id = request.match_info["id"]
-        return self._timeline(rec.query, lambda t: t.author_id == user_id, (5, 100), "pagination_token")
+        return self._timeline(
+            rec.query, lambda t: t.author_id == user_id, (5, 100), "pagination_token"
+        )
 
     async def _by_name(self, request: web.Request, rec: RecordedRequest) -> Reply:
         name = request.match_info["username"].lower()
@@ -514,7 +525,9 @@ class XSimulator(SimulatorServer):
         low, high = bounds
         size = int(query.get("max_results", "10"))
         if not low <= size <= high:
-            detail = f"The `max_results` query parameter value [{size}] is not between {low} and {high}"
+            detail = (
+                f"The `max_results` query parameter value [{size}] is not between {low} and {high}"
+            )
             return Reply(400, _invalid("max_results", str(size), detail))
         selected = [t for t in self._window(query, token_name) if predicate(t)]
         page, rest = selected[:size], selected[size:]
@@ -545,7 +558,9 @@ class XSimulator(SimulatorServer):
         ]
         return sorted(chosen, key=lambda t: t.id, reverse=True)
 
-    def _add_includes(self, body: dict[str, Any], page: list[SimTweet], query: dict[str, str]) -> None:
+    def _add_includes(
+        self, body: dict[str, Any], page: list[SimTweet], query: dict[str, str]
+    ) -> None:
         expansions = _csv(query, "expansions")
         if "author_id" not in expansions:
             return

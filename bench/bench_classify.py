@@ -1,0 +1,186 @@
+"""Classifier benchmark: quality on three sets, throughput, latency, memory, naive baseline."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from transformers import BertConfig, BertModel, BertPreTrainedModel
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from repbot.classify import ClassifierConfig, load_classifier
+from repbot.classify.dataset import read_labelled
+from repbot.classify.evaluate import evaluate
+from repbot.classify.model import LABELS, WEIGHTS_DIR, base_model_dir, load, load_tokenizer
+from repbot.classify.sentiment import TorchClassifier
+from repbot.classify.text import normalize
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+DEV = SHARED / "data/sentiment/semeval-twitter-2013-2016/twitter-2016devtest-A.txt"
+SETS = {
+    "SemEval 2016 devtest (held out)": DEV,
+    "customer-to-brand tweets (tests/data)": ROOT / "tests/data/classify_brand_tweets.tsv",
+    "product/place reviews (tests/data)": ROOT / "tests/data/classify_reviews.tsv",
+}
+RSS_SCRIPT = """
+import resource, sys
+from repbot.classify import ClassifierConfig, load_classifier
+clf = load_classifier(ClassifierConfig(quantize=QUANT, threads=2))
+clf.classify(["warm up text"] * 64)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+class MeanPoolBertForSequenceClassification(BertPreTrainedModel):  # type: ignore[misc]
+    """The embedded network as a standard HF classifier, so ``pipeline()`` can run it."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__(config)
+        self.bert = BertModel(config, add_pooling_layer=False)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: Any
+    ) -> SequenceClassifierOutput:
+        hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        return SequenceClassifierOutput(logits=self.classifier(pooled))
+
+
+def naive_pipeline() -> Any:
+    """``transformers.pipeline("sentiment-analysis")`` over the same merged fp32 network."""
+    from transformers import pipeline
+
+    net, _ = load(WEIGHTS_DIR)
+    config = BertConfig.from_pretrained(
+        str(base_model_dir()), id2label=dict(enumerate(LABELS)), num_labels=3
+    )
+    model = MeanPoolBertForSequenceClassification(config)
+    model.bert.load_state_dict(net.encoder.state_dict(), strict=False)
+    model.classifier.load_state_dict(net.head.state_dict())
+    return pipeline(
+        "sentiment-analysis",
+        model=model.eval(),
+        tokenizer=load_tokenizer(base_model_dir()),
+        device=-1,
+    )
+
+
+def corpus(n: int) -> list[str]:
+    """``n`` realistic texts: the dev tweets when shared data is present, else our own sets."""
+    source = DEV if DEV.is_file() else SETS["customer-to-brand tweets (tests/data)"]
+    texts = [text for text, _ in read_labelled(source)]
+    return (texts * (n // max(len(texts), 1) + 1))[:n]
+
+
+def throughput(clf: TorchClassifier, texts: list[str]) -> float:
+    clf.classify(texts[:64])
+    started = time.perf_counter()
+    clf.classify(texts)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def latency_ms(clf: TorchClassifier, texts: list[str]) -> tuple[float, float]:
+    samples = []
+    for text in texts:
+        started = time.perf_counter()
+        clf.classify([text])
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+def rss_mb(quantize: bool) -> int:
+    script = RSS_SCRIPT.replace("QUANT", str(quantize))
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def naive_rate(texts: list[str]) -> float:
+    pipe = naive_pipeline()
+    pipe(normalize(texts[0]))
+    started = time.perf_counter()
+    for text in texts:
+        pipe(normalize(text), truncation=True, max_length=128)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def quality(clf: TorchClassifier) -> dict[str, dict[str, Any]]:
+    return {name: evaluate(clf, path) for name, path in SETS.items() if path.is_file()}
+
+
+def measure(quick: bool) -> dict[str, Any]:
+    torch.set_num_threads(2)
+    texts = corpus(300 if quick else 2000)
+    single = texts[: 50 if quick else 200]
+    results: dict[str, Any] = {"n_batch": len(texts), "n_single": len(single)}
+    for quantize in (True, False):
+        clf = load_classifier(ClassifierConfig(quantize=quantize, threads=2))
+        results[f"q{int(quantize)}"] = {
+            "rate": throughput(clf, texts),
+            "latency": latency_ms(clf, single),
+            "rss": rss_mb(quantize),
+            "quality": quality(clf),
+        }
+    results["naive_rate"] = naive_rate(texts[: 100 if quick else 300])
+    return results
+
+
+def _table(results: dict[str, Any]) -> list[str]:
+    q, f = results["q1"], results["q0"]
+    rows = [
+        "| figure | int8 dynamic (default) | fp32 |",
+        "|---|---|---|",
+        f"| batch throughput, texts/s ({results['n_batch']} texts) | {q['rate']:.0f} | "
+        f"{f['rate']:.0f} |",
+        f"| single-mention latency p50 / p95, ms | {q['latency'][0]:.1f} / {q['latency'][1]:.1f}"
+        f" | {f['latency'][0]:.1f} / {f['latency'][1]:.1f} |",
+        f"| peak RSS of loaded classifier, MB | {q['rss']} | {f['rss']} |",
+        f"| speed-up vs naive per-item `pipeline()` ({results['naive_rate']:.0f} texts/s) | "
+        f"{q['rate'] / results['naive_rate']:.1f}x | {f['rate'] / results['naive_rate']:.1f}x |",
+    ]
+    for name in q["quality"]:
+        a, b = q["quality"][name], f["quality"][name]
+        rows.append(
+            f"| macro recall / accuracy: {name}, n={a['n']} | {a['macro_recall']:.3f} / "
+            f"{a['accuracy']:.3f} | {b['macro_recall']:.3f} / {b['accuracy']:.3f} |"
+        )
+    return rows
+
+
+def run(quick: bool = False) -> str:
+    """Measure and return the Markdown section for bench/RESULTS.md."""
+    results = measure(quick)
+    meta = json.loads((WEIGHTS_DIR / "adapter.json").read_text())
+    info = meta.get("train_info", {})
+    size_mb = sum(p.stat().st_size for p in WEIGHTS_DIR.iterdir()) / 1e6
+    lines = [
+        "### Sentiment classifier (embedded MiniLM-L6 + LoRA adapter)",
+        "",
+        *_table(results),
+        "",
+        f"Weights: `repbot/classify/weights/` ({size_mb:.1f} MB), "
+        f"trained by `repbot train` in {info.get('seconds', '?')} s on {info.get('threads', '?')} "
+        f"threads, seed {info.get('seed', '?')}, {info.get('epochs', '?')} epochs, "
+        f"{info.get('examples', '?')} tweets. Per-class figures: `repbot eval --data FILE --json`.",
+        "References on held-out tweets (macro recall): VADER 0.57, frozen MiniLM + logistic "
+        "regression 0.64, RoBERTa-base fine-tuned 0.71.",
+        "",
+        "Command: `python -m bench classify`" + (" (quick)" if quick else ""),
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(run(quick="--quick" in sys.argv))
