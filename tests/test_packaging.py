@@ -26,7 +26,9 @@ print(json.dumps({
     "sample": len(demo.load_sample()),
     "types": sorted(registry()),
     "file": connector_class("file").__module__,
-    "templates": sorted(p.name for p in resources.files("repbot.prompts").joinpath("replies").iterdir()),
+    "templates": sorted(
+        p.name for p in resources.files("repbot.prompts").joinpath("replies").iterdir()
+    ),
     "template_problems": check_templates(ResponderConfig(), BrandConfig()),
 }))
 """
