@@ -39,13 +39,13 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
 
 
-class MeanPoolBertForSequenceClassification(BertPreTrainedModel):  # type: ignore[misc]
+class MeanPoolBertForSequenceClassification(BertPreTrainedModel):  # type: ignore[misc,no-untyped-call]
     """The embedded network as a standard HF classifier, so ``pipeline()`` can run it."""
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config)
         self.bert = BertModel(config, add_pooling_layer=False)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.classifier = nn.Linear(config.hidden_size, int(config.num_labels or 3))
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_: Any
@@ -67,9 +67,10 @@ def naive_pipeline() -> Any:
     model = MeanPoolBertForSequenceClassification(config)
     model.bert.load_state_dict(net.encoder.state_dict(), strict=False)
     model.classifier.load_state_dict(net.head.state_dict())
-    return pipeline(
+    model.eval()  # type: ignore[no-untyped-call]
+    return pipeline(  # type: ignore[call-overload]
         "sentiment-analysis",
-        model=model.eval(),
+        model=model,
         tokenizer=load_tokenizer(base_model_dir()),
         device=-1,
     )

@@ -17,11 +17,10 @@ from pydantic import Field, ValidationError
 
 from repbot.errors import TransientError
 from repbot.models import Mention, Page
+from repbot.records import record_to_mention
 from repbot.sandbox import SandboxConfig, SandboxConnector
 
 log = logging.getLogger(__name__)
-
-_AUTHOR_FIELDS = ("id", "handle", "display_name", "followers", "verified", "karma")
 
 
 class FileConfig(SandboxConfig):
@@ -114,45 +113,7 @@ class FileConnector(SandboxConnector):
 
     def to_mention(self, record: dict[str, Any]) -> Mention:
         """A Mention from one record, applying the field mapping."""
-        mapping = self.config.mapping
-
-        def get(name: str) -> Any:
-            return _lookup(record, mapping.get(name, name))
-
-        author = get("author")
-        if not isinstance(author, dict):
-            author = {"handle": author or ""}
-        for name in _AUTHOR_FIELDS:
-            value = get(f"author.{name}")
-            if value not in (None, ""):
-                author[name] = value
-        data = {
-            "platform": get("platform") or self.config.platform,
-            "external_id": str(get("external_id") or get("id") or ""),
-            "url": get("url") or None,
-            "kind": get("kind") or ("review" if get("rating") else "post"),
-            "author": author,
-            "text": get("text") or "",
-            "title": get("title") or None,
-            "rating": get("rating") or None,
-            "created_at": get("created_at"),
-            "metrics": get("metrics") or {},
-            "raw": record,
-        }
-        if not data["external_id"]:
-            raise ValueError("record has no external_id")
-        return Mention.model_validate(data)
-
-
-def _lookup(record: dict[str, Any], dotted: str) -> Any:
-    if dotted in record:
-        return record[dotted]
-    value: Any = record
-    for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
+        return record_to_mention(record, self.config.mapping, self.config.platform)
 
 
 def _short(exc: Exception) -> str:

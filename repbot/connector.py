@@ -36,6 +36,7 @@ class Connector:
     type_name: ClassVar[str] = ""
     platform: ClassVar[str] = ""
     can_reply: ClassVar[bool] = False
+    accepts_push: ClassVar[bool] = False
     Config: ClassVar[type[ConnectorConfig]] = ConnectorConfig
 
     def __init__(self, name: str, config: ConnectorConfig) -> None:
@@ -54,6 +55,14 @@ class Connector:
     async def find_reply(self, mention: Mention, idempotency_key: str) -> PostedReply | None:
         """Look for a reply we may already have posted (after a crash); ``None`` if absent."""
         return None
+
+    def receive(self, headers: dict[str, str], body: bytes) -> Page:
+        """Mentions pushed to ``/webhooks/{name}`` (push sources only).
+
+        Raise AuthError for an unauthenticated request and MalformedRecord for a body that
+        cannot be read at all; count individual bad records in ``Page.malformed``.
+        """
+        raise NotImplementedError(f"{self.type_name} does not accept pushed mentions")
 
     def monthly_post_cap(self) -> int | None:
         """Most replies this source may post per calendar month (``None``: no cap)."""

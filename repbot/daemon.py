@@ -13,9 +13,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
+from repbot.approval.wiring import attach_approval
 from repbot.classify import Classifier, SentenceEmbedder, load_classifier
 from repbot.config import Config, build_source
 from repbot.connector import Connector
+from repbot.errors import AuthError, MalformedRecord
 from repbot.models import utcnow
 from repbot.pipeline import Pipeline
 from repbot.poster import Poster
@@ -86,9 +90,11 @@ class Daemon:
             retry_base=cfg.pipeline.post_retry_base,
         )
         app = build_app(self.store, health_extra=self._health_extra)
-        from repbot.approval.wiring import attach_approval
-
-        self.slack = attach_approval(app, self.store, cfg)
+        self._post_wake = asyncio.Event()
+        self.slack = attach_approval(
+            app, self.store, cfg, on_decision=lambda _id: self._post_wake.set()
+        )
+        app.router.add_post("/webhooks/{source_name}", self._webhook)
         self.server = Server(app, cfg.server.host, cfg.server.port)
 
     async def start(self) -> None:
@@ -105,8 +111,9 @@ class Daemon:
             interval = self.config.source(name).interval
             self.scheduler.every(f"poll:{name}", interval, runner.poll)
         self.scheduler.every("wake_snoozed", 30, self._wake_snoozed)
+        self.scheduler.every("rescore", 60, self.pipeline.rescore, start_now=False)
         self._spawn("pipeline", self.pipeline.run_once)
-        self._spawn("poster", self.poster.run_once)
+        self._spawn("poster", self.poster.run_once, wake=self._post_wake)
         if self.slack is not None:
             await self.slack.start()
             self._spawn("slack", self.slack.sync, idle=2.0)
@@ -150,26 +157,51 @@ class Daemon:
         log.info("stopped")
 
     def _spawn(
-        self, name: str, step: Callable[[], Awaitable[int | None]], idle: float | None = None
+        self,
+        name: str,
+        step: Callable[[], Awaitable[int | None]],
+        idle: float | None = None,
+        wake: asyncio.Event | None = None,
     ) -> None:
         tick = idle if idle is not None else self.config.pipeline.tick
+        wake = wake or asyncio.Event()
 
         async def loop() -> None:
             while not self._stopping.is_set():
+                wake.clear()
                 try:
                     moved = await step()
                 except Exception:
                     log.exception("worker step failed worker=%s", name)
                     moved = 0
                 if not moved:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stopping.wait(), timeout=tick)
+                    await _first(self._stopping, wake, timeout=tick)
 
         self._tasks.append(asyncio.create_task(loop(), name=name))
 
     async def _wake_snoozed(self) -> None:
         assert self.store is not None
         self.store.wake_snoozed(utcnow())
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        """``POST /webhooks/{source_name}``: verify, parse and store pushed mentions."""
+        assert self.store is not None
+        name = request.match_info["source_name"]
+        connector = self.connectors.get(name)
+        if connector is None or not connector.accepts_push:
+            return web.json_response({"error": f"no webhook source {name!r}"}, status=404)
+        body = await request.read()
+        try:
+            page = connector.receive(dict(request.headers), body)
+        except AuthError as exc:
+            self.store.audit("webhook_refused", f"source:{name}", reason=str(exc))
+            return web.json_response({"error": str(exc)}, status=401)
+        except MalformedRecord as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        result = self.store.ingest(name, page.mentions, None)
+        self.runners[name].malformed_total += page.malformed
+        body_out = {"new": len(result.new_ids), "duplicates": result.duplicates}
+        return web.json_response({**body_out, "malformed": page.malformed}, status=202)
 
     def _health_extra(self) -> dict[str, Any]:
         return {
@@ -179,6 +211,16 @@ class Daemon:
             },
             "malformed": {name: r.malformed_total for name, r in self.runners.items()},
         }
+
+
+async def _first(*events: asyncio.Event, timeout: float) -> None:
+    """Wait until any of ``events`` is set or ``timeout`` passes."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 def _embedder(config: Config) -> SentenceEmbedder | None:

@@ -13,7 +13,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from repbot.classify import BrandContext, Classifier, analyze
+from repbot.classify import (
+    BrandContext,
+    Classifier,
+    IntentResult,
+    SentimentResult,
+    analyze,
+    score_urgency,
+)
 from repbot.config import Config
 from repbot.models import State, utcnow
 from repbot.respond import Draft, DraftContext, Responder
@@ -115,6 +122,25 @@ class Pipeline:
                 self._failed(item, exc)
                 continue
             self.store.set_draft(item.id, draft.text, draft_meta(draft))
+        return len(items)
+
+    async def rescore(self, limit: int = 500) -> int:
+        """Re-score items waiting for a human, so unanswered urgent ones age toward their SLA."""
+        now = self.clock()
+        items = self.store.queue([State.AWAITING_APPROVAL, State.SNOOZED], limit=limit)
+        for item in items:
+            urgency = score_urgency(
+                item.mention,
+                SentimentResult(
+                    item.sentiment or "neutral", dict(item.analysis.get("probs") or {})
+                ),
+                IntentResult(item.intent or "other", item.analysis.get("intent_reason", "")),  # type: ignore[arg-type]
+                self.config.urgency,
+                repeat_contacts=self._repeats(item),
+                now=now,
+            )
+            explanation = [[name, value] for name, value in urgency.explanation]
+            self.store.update_urgency(item.id, urgency.score, explanation)
         return len(items)
 
     def _repeats(self, item: Item) -> int:

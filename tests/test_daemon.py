@@ -105,3 +105,32 @@ def test_loopback_hosts(host: str) -> None:
     from repbot.server import is_loopback
 
     assert is_loopback(host) and not is_loopback("0.0.0.0")
+
+
+async def test_unanswered_items_age_upward(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from repbot.models import utcnow
+    from repbot.pipeline import Pipeline
+    from repbot.respond import Responder
+    from repbot.store import SqliteStore
+    from repbot.testing.fakes import make_mention
+
+    config = parse_config(_config(tmp_path))
+    store = SqliteStore(tmp_path / "age.db")
+    now = utcnow()
+    clock = [now]
+    pipeline = Pipeline(
+        store, config, KeywordClassifier(), Responder(config.responder, config.brand),
+        clock=lambda: clock[0],
+    )
+    store.ingest("s", [make_mention(1, created_at=now)], None)
+    await pipeline.drain()
+    [item] = store.queue(states=[State.AWAITING_APPROVAL])
+    clock[0] = now + timedelta(minutes=config.urgency.sla_minutes)
+    await pipeline.rescore()
+    aged = store.get(item.id)
+    assert aged.urgency is not None and item.urgency is not None
+    assert aged.urgency > item.urgency
+    assert any(name.startswith("age") for name, _ in aged.explanation)
+    store.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,8 @@ from repbot.classify.config import ClassifierConfig
 from repbot.classify.model import LABELS, WEIGHTS_DIR, base_model_dir, load, load_tokenizer
 from repbot.classify.text import normalize
 from repbot.errors import ModelError
+
+log = logging.getLogger(__name__)
 
 _SYNONYMS = {
     "negative": "negative",
@@ -108,9 +112,16 @@ class TorchClassifier:
 
 
 def _quantized(net: nn.Module) -> nn.Module:
-    quantized: nn.Module = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
-        net, {nn.Linear}, dtype=torch.qint8
-    )
+    """Int8 dynamic quantisation of the linear layers; the fp32 net if torch lacks it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quantized: nn.Module = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+                net, {nn.Linear}, dtype=torch.qint8
+            )
+    except (AttributeError, ImportError, RuntimeError) as exc:
+        log.warning("int8 quantisation unavailable (%s); using fp32", exc)
+        return net
     return quantized
 
 

@@ -124,7 +124,23 @@ class ResponderConfig(BaseModel):
     )
     knowledge_k: int = Field(default=2, ge=0, le=10, description="Knowledge snippets per draft.")
     knowledge_min_score: float = Field(
-        default=0.12, ge=0, le=1, description="Minimum similarity for a snippet to be used."
+        default=0.4,
+        ge=0,
+        le=2,
+        description="Minimum lexical (TF-IDF) score, topic bonus included, for a snippet to be used.",
+    )
+    knowledge_min_similarity: float = Field(
+        default=0.6,
+        ge=-1,
+        le=2,
+        description="Minimum embedding similarity, topic bonus included, when an encoder is used.",
+    )
+    knowledge_margin: float = Field(
+        default=0.1, ge=0, le=1, description="Further snippets must score within this of the best."
+    )
+    languages: list[str] = Field(
+        default_factory=lambda: ["en"],
+        description="Language codes the team can answer in; others get a short English reply.",
     )
     examples_k: int = Field(
         default=5, ge=0, le=50, description="Approved examples kept after ranking."

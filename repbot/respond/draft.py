@@ -39,7 +39,8 @@ class DraftContext:
     """Everything the responder needs to answer one mention.
 
     ``examples`` are candidate approved replies (ranked here); ``others`` are other customers'
-    mention texts a draft must not copy from.
+    mention texts a draft must not copy from; ``language`` is the analysis' ISO 639-1 code
+    (``None``: the responder detects it).
     """
 
     mention: Mention
@@ -49,6 +50,7 @@ class DraftContext:
     examples: Sequence[ApprovedExample] = ()
     others: Sequence[str] = ()
     probs: dict[str, float] = field(default_factory=dict)
+    language: str | None = None
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,20 @@ from repbot.respond.personalize import detect_topics
 from repbot.respond.textsim import Embedder, TfIdf
 
 TOPIC_BONUS = 0.25
+"""Added to a snippet whose topics include the mention's main (most specific) problem topic."""
+SECONDARY_BONUS = 0.1
+"""Added instead when the snippet matches only another topic the mention also names."""
 
 
 @dataclass(frozen=True)
 class Snippet:
     """One piece of knowledge a reply may use.
 
-    ``reply`` is a sentence ready to go into a reply (a Jinja2 string: it may use ``brand``);
-    ``body`` is the longer text the LLM reads; ``topics`` match the problem detector's topics.
+    ``reply`` is a sentence ready to go into a reply (a Jinja2 string: it may use ``brand``) and
+    ``short`` a shorter one for X-sized replies; ``action`` completes "we'll ..." in a next step;
+    ``body`` is the longer text the LLM reads; ``topics`` match the problem detector's topics;
+    ``examples`` are customer phrasings retrieval compares mentions with; ``urgent`` marks
+    safety-first snippets (fraud, scams).
     """
 
     id: str
@@ -32,12 +38,21 @@ class Snippet:
     body: str = ""
     tags: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    urgent: bool = False
+    short: str = ""
+    action: str = ""
     source: str = ""
 
     @property
     def search_text(self) -> str:
-        """What retrieval compares a mention against."""
-        return " ".join([self.title, " ".join(self.tags), self.reply, self.body])
+        """The snippet's own text as retrieval sees it (title, tags, reply)."""
+        return " ".join([self.title, " ".join(self.tags), self.reply])
+
+    @property
+    def search_rows(self) -> list[str]:
+        """Texts a mention is compared with: the snippet itself and each example phrasing."""
+        return [self.search_text, *self.examples]
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,10 @@ def _snippet(data: dict[str, Any], source: str, body: str = "") -> Snippet:
         body=str(data.get("body", body)).strip(),
         tags=tuple(str(t) for t in data.get("tags", [])),
         topics=tuple(str(t) for t in data.get("topics", [])),
+        examples=tuple(str(e) for e in data.get("examples", [])),
+        urgent=bool(data.get("urgent", False)),
+        short=str(data.get("short", "")).strip(),
+        action=str(data.get("action", "")).strip(),
         source=source,
     )
 
@@ -103,45 +122,80 @@ def load_snippets(folder: Path) -> list[Snippet]:
 
 @dataclass
 class KnowledgeBase:
-    """Snippets and the retrieval over them (embeddings when given, else TF-IDF)."""
+    """Snippets and the retrieval over them (sentence embeddings when given, else TF-IDF).
+
+    A snippet's score is its best similarity over its own text and its example phrasings;
+    the two backends have their own scales, so each has its own threshold.
+    """
 
     snippets: list[Snippet]
     embedder: Embedder | None = None
     _tfidf: TfIdf | None = field(default=None, init=False, repr=False)
     _matrix: npt.NDArray[np.float32] | None = field(default=None, init=False, repr=False)
+    _rows: list[str] = field(default_factory=list, init=False, repr=False)
+    _owner: list[int] = field(default_factory=list, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for i, snippet in enumerate(self.snippets):
+            self._rows.extend(snippet.search_rows)
+            self._owner.extend([i] * len(snippet.search_rows))
 
     @classmethod
     def load(cls, folder: Path, embedder: Embedder | None = None) -> KnowledgeBase:
         """Load ``folder`` (missing folder: an empty knowledge base)."""
         return cls(load_snippets(folder) if folder.is_dir() else [], embedder)
 
-    def _scores(self, query: str) -> list[float]:
-        texts = [s.search_text for s in self.snippets]
+    @property
+    def semantic(self) -> bool:
+        """Whether retrieval uses sentence embeddings (else lexical TF-IDF)."""
+        return self.embedder is not None
+
+    def _row_scores(self, query: str) -> list[float]:
         if self.embedder is None:
             with self._lock:
                 if self._tfidf is None:
-                    self._tfidf = TfIdf(texts)
+                    self._tfidf = TfIdf(self._rows)
             return self._tfidf.scores(query)
         with self._lock:
             if self._matrix is None:
-                self._matrix = self.embedder.embed(texts)
+                self._matrix = self.embedder.embed(self._rows)
         q = self.embedder.embed([query])[0]
         return [float(x) for x in self._matrix @ q]
 
-    def search(self, query: str, k: int = 2, min_score: float = 0.1) -> list[Hit]:
+    def scores(self, query: str) -> list[float]:
+        """Each snippet's similarity with ``query`` (best over its rows), in snippet order."""
+        best = [-1.0] * len(self.snippets)
+        for owner, score in zip(self._owner, self._row_scores(query), strict=True):
+            best[owner] = max(best[owner], score)
+        return best
+
+    def search(
+        self, query: str, k: int = 2, min_score: float = 0.1, margin: float = 0.0
+    ) -> list[Hit]:
         """The ``k`` snippets most similar to ``query`` scoring at least ``min_score``.
 
         A snippet whose ``topics`` include a problem topic detected in the query gets a bonus,
-        so "where is my money back" finds the refund policy even without shared words.
+        so "where is my money back" finds the refund policy even without shared words. Hits
+        after the first must score within ``margin`` of it (0: no such limit).
         """
         if not self.snippets or k <= 0:
             return []
-        topics = set(detect_topics(query))
+        topics = detect_topics(query)
         hits = []
-        for snippet, score in zip(self.snippets, self._scores(query), strict=True):
-            bonus = TOPIC_BONUS if topics & set(snippet.topics) else 0.0
+        for snippet, score in zip(self.snippets, self.scores(query), strict=True):
+            bonus = _bonus(topics, snippet.topics)
             if score + bonus >= min_score:
                 hits.append(Hit(snippet, score + bonus))
         hits.sort(key=lambda h: (-h.score, h.snippet.id))
+        if margin > 0 and hits:
+            hits = [h for h in hits if h.score >= hits[0].score - margin]
         return hits[:k]
+
+
+def _bonus(topics: list[str], snippet_topics: tuple[str, ...]) -> float:
+    if not topics or not snippet_topics:
+        return 0.0
+    if topics[0] in snippet_topics:
+        return TOPIC_BONUS
+    return SECONDARY_BONUS if set(topics) & set(snippet_topics) else 0.0

@@ -13,125 +13,225 @@ REVIEW = frozenset({"google_business", "trustpilot", "yelp", "app_store", "googl
 
 _NAME = re.compile(r"^[A-Z][a-zA-Z'-]{1,19}$")
 _NOT_NAMES = frozenset({"The", "Official", "Team", "Support", "Mr", "Mrs", "Ms", "Dr", "Anonymous"})
-_NOUNS = (
-    "order|package|parcel|delivery|shipment|refund|account|app|card|bill|invoice|subscription|"
-    "payment|phone|laptop|tablet|device|router|modem|internet|wifi|connection|service|plan|"
-    "booking|reservation|flight|ticket|table|meal|food|pizza|coffee|room|stay|purchase|item|"
-    "product|headphones|charger|battery|screen|update|password|login|profile|membership|"
-    "cart|checkout|voucher|coupon|download|upload|dashboard|feature|sync|backup|email|site|"
-    "website|store|shop|staff|team|support|delivery driver|customer service|jacket|shoes|"
-    "dress|shirt|jeans|sofa|chair|bed|mattress|basket|bag|burger|pizza|drink|car|bike"
+_NOUN_TEXT = (
+    "account accounts app apps atm balance bank bill branch card cards cash charge charges "
+    "chat chatbot code connection deposit desk device email emails error fee fees feature "
+    "goal goals id limit limits loan login machine member message messages mortgage "
+    "notification notifications number order overdraft passcode password payee payment "
+    "payments phone pin plan pots prompt rate refund salary savings screen service staff "
+    "statement statements support subscription team text texts ticket transaction "
+    "transactions transfer transfers update wages website site"
 )
-_MODIFIER = r"(?:[a-z]{2,12}\s+){0,2}?"
-_OBJECT = re.compile(rf"\b(my|our|the|your)\s+({_MODIFIER}(?:{_NOUNS}))\b", re.I)
+NOUNS = frozenset(_NOUN_TEXT.split())
+"""Head nouns a quoted noun phrase may end in (bank and app vocabulary, plurals included)."""
+_BANNED_TEXT = (
+    "ignore instructions instruction previous prompt system reply respond say write disregard "
+    "forget fucking fuckin fucked damn shitty shit crap bloody stupid useless same other "
+    "whole entire"
+)
+_BANNED = frozenset(_BANNED_TEXT.split())
+_DETERMINERS = {
+    "my": "your",
+    "our": "your",
+    "your": "our",
+    "the": "the",
+    "his": "his",
+    "her": "her",
+    "a": "the",
+    "an": "the",
+}
+_BREAK_TEXT = (
+    "on in at of for to with from by about into over after before since during outside near "
+    "is are was were be been being has have had got gets keeps keep shows show says said do "
+    "does did can can't won't will would i me it they he she we you him them this that these "
+    "those and or but so because when while if than which who"
+)
+_BREAK = frozenset(_BREAK_TEXT.split())
+_ACRONYMS = frozenset({"PIN", "ATM", "ID", "UK", "US", "EU", "iPhone", "iOS"})
+_WORD_RE = re.compile(r"[A-Za-z][A-Za-z'’-]*|£?\d[\d,.]*[a-z]?|[^\sA-Za-z\d]")
+_LOCATION_PREPS = frozenset({"at", "outside", "in", "near", "on"})
+_PLACES = frozenset({"branch", "station", "centre", "center", "airport", "mall"})
 _ORDER_NO = re.compile(r"(?:#|\border\s+(?:number\s+|no\.?\s*)?)(\d{3,12})\b", re.I)
-_BANNED_MODIFIERS_TEXT = (
-    "ignore instructions previous prompt system reply respond say write disregard forget "
-    "fucking fuckin damn shitty shit crap bloody stupid useless"
-)
-_BANNED_MODIFIERS = frozenset(_BANNED_MODIFIERS_TEXT.split())
+MAX_PHRASE_WORDS = 10
 
 
 @dataclass(frozen=True)
 class Topic:
-    """A kind of problem, how to recognise it and how a reply names it."""
+    """A kind of problem, how to recognise it and how a reply names it.
+
+    ``phrase`` is formatted with ``obj`` (the customer's own noun phrase when its head noun is
+    in ``nouns``), ``head`` (that phrase's head noun), ``match`` (the words that matched,
+    tidied), ``subj`` (the pattern's ``subj`` group) and ``when`` ("when you try to ...");
+    ``fallback`` is used when a field it needs is missing.
+    ``security`` topics get the urgent, safety-first reply.
+    """
 
     name: str
     pattern: re.Pattern[str]
     phrase: str
-    default_object: str
+    fallback: str = ""
     nouns: frozenset[str] = frozenset()
+    security: bool = False
 
-    def accepts(self, obj: str) -> bool:
-        """Whether ``obj`` ("your new router") can be the subject of this topic's phrase."""
-        return not self.nouns or obj.split()[-1] in self.nouns
+    def accepts(self, head: str) -> bool:
+        """Whether a noun phrase with this head noun can be the subject of this topic's phrase."""
+        return bool(head) and (not self.nouns or head.lower() in self.nouns)
 
 
-def _topic(name: str, pattern: str, phrase: str, default: str, nouns: str = "") -> Topic:
-    return Topic(name, re.compile(pattern, re.I), phrase, default, frozenset(nouns.split()))
+def _topic(
+    name: str,
+    pattern: str,
+    phrase: str,
+    fallback: str = "",
+    nouns: str = "",
+    security: bool = False,
+) -> Topic:
+    regex = re.compile(pattern, re.I)
+    return Topic(name, regex, phrase, fallback, frozenset(nouns.split()), security)
 
 
 TOPICS: tuple[Topic, ...] = (
     _topic(
-        "account_security",
-        r"\b(hacked|compromised|unauthori[sz]ed|fraud\w*|stolen|phishing)\b",
-        "what happened to {obj}",
-        "your account",
-        "account card profile email login",
+        "fraud",
+        r"\b(hacked|compromised|unauthori[sz]ed|(?:didn'?t|did not|never) authori[sz]e|fraud\w*|"
+        r"stolen|(?:someone|somebody) (?:moved|took|used|spent|withdrew))\b",
+        "what's happened to {obj}",
+        "what's happened to your account",
+        "account accounts card cards",
+        security=True,
+    ),
+    _topic(
+        "scam",
+        r"\b(scam\w*|phishing|smishing|pretending to be|claiming to be|fake (?:text|e-?mail|call))\b",
+        "the suspicious {head}",
+        "the suspicious message",
+        "text texts message messages email emails call",
+        security=True,
+    ),
+    _topic(
+        "security_report",
+        r"\b(security (?:lapse|issue|flaw|hole|risk|bug|problem)|vulnerab\w*|plain ?text|"
+        r"data (?:leak|breach))\b",
+        "the security issue in {obj}",
+        "the security issue you've raised",
+        "email emails app website site statement statements message messages",
+    ),
+    _topic(
+        "double_charge",
+        r"\b(charged (?:me |us )?twice|twice for|double[- ]?charg\w*|duplicate (?:charge|payment|"
+        r"transaction)s?)\b",
+        "the double charge on {obj}",
+        "the double charge",
+        "transfer payment card account bill purchase",
+    ),
+    _topic(
+        "declined",
+        r"\b(declin\w*|card (?:was |got |keeps getting )?(?:rejected|refused))\b",
+        "{obj} being declined",
+        "your card being declined",
+        "card cards payment payments transaction",
+    ),
+    _topic(
+        "frozen",
+        r"(\bfro(?:ze|zen) (?:my|our|the) account|\baccount (?:is |was |has been |got )?"
+        r"(?:frozen|blocked|restricted|suspended|locked)\b|\bunder review\b)",
+        "the freeze on {obj}",
+        "the freeze on your account",
+        "account accounts",
+    ),
+    _topic(
+        "cancel",
+        r"\b(cancel\w*|unsubscrib\w*|close (?:my|the) account)\b",
+        "the trouble cancelling {obj}",
+        "the trouble cancelling your plan",
+        "plan subscription membership account card",
+    ),
+    _topic(
+        "late_payment",
+        r"\b((?:salary|wages|pay|payment|transfer|deposit)\b[^.?!]{0,40}\b(?:late|delayed|"
+        r"(?:hasn'?t|has not|not|never|still not) (?:arrived|come|landed))|late (?:salary|wages|"
+        r"payment))\b",
+        "{obj} arriving late",
+        "your payment arriving late",
+        "salary wages payment transfer deposit",
     ),
     _topic(
         "refund",
         r"\b(refund\w*|money back|reimburs\w*)\b",
-        "the hold-up with {obj}",
-        "your refund",
-        "refund order purchase booking ticket",
+        "the wait for {obj}",
+        "the wait for your refund",
+        "refund",
     ),
     _topic(
-        "billing",
-        r"\b(overcharg\w*|double[- ]?charg\w*|charged|billing|billed|invoice|payment)\b",
-        "the charge on {obj}",
-        "your account",
-        "account card bill invoice subscription membership plan payment",
-    ),
-    _topic(
-        "delivery",
-        r"\b(deliver\w*|shipping|shipped|shipment|parcel|courier|tracking|never (?:arrived|came)"
-        r"|(?:not|n't|never|yet to) (?:arrived|come|turned up|showed up)|late|delayed|delay)\b",
-        "the delay with {obj}",
-        "your order",
-        "order package parcel delivery shipment item purchase",
+        "biometric",
+        r"\b(face ?id|touch ?id|fingerprint(?: login)?|biometric(?:s| login)?)\b",
+        "the trouble with {match}",
     ),
     _topic(
         "crash",
-        r"\b(crash\w*|freez\w*|frozen|keeps closing|force clos\w*|black screen)\b",
+        r"\b(crash\w*|keeps closing|force clos\w*|black screen|won'?t (?:open|launch))\b",
         "{obj} crashing",
-        "the app",
-        "app phone device laptop tablet game site website",
+        "the app crashing",
+        "app",
+    ),
+    _topic(
+        "app_error",
+        r"(something went wrong|\berror\b|keeps failing)",
+        "the error {when}",
+        "the error you're seeing",
     ),
     _topic(
         "outage",
-        r"\b(outage|is down|are down|went down|not loading|won'?t load|offline|no service|"
-        r"no signal|502|503)\b",
-        "{obj} being down",
-        "the service",
-        "site website app service internet wifi connection store shop",
+        r"\b(outage|is down|are down|went down|not loading|won'?t load|offline|"
+        r"(?P<subj>card payments|payments|transfers|online banking|the app) (?:have |has |are |"
+        r"keep )?(?:been )?failing)\b",
+        "{subj} failing",
+        "the disruption",
+    ),
+    _topic(
+        "cash_machine",
+        r"\b(cash ?machines?|atms?|cashpoints?)\b",
+        "{obj} being out of order",
+        "the cash machine being out of order",
+        "machine atm cashpoint",
+    ),
+    _topic(
+        "branch",
+        r"\b(branch|queue|queued|waited \d+ minutes|cashier)\b",
+        "your visit to {obj}",
+        "your branch visit",
+        "branch",
+    ),
+    _topic("limits", r"\b(limits?)\b", "{obj}", "your transfer limit", "limit limits"),
+    _topic("pin", r"\b(PIN|pin number)\b", "the trouble with your PIN"),
+    _topic(
+        "accessibility",
+        r"\b(accessib\w*|screen ?reader|voice ?over|talkback|visually impaired|blind|dyslexi\w*)\b",
+        "accessibility in {obj}",
+        "accessibility in the app",
+        "app website site",
     ),
     _topic(
         "login",
-        r"\b(log ?in|sign ?in|locked out|password|2fa|verification code|can'?t access)\b",
-        "trouble getting into {obj}",
-        "your account",
-        "account app profile login dashboard",
-    ),
-    _topic(
-        "quality",
-        r"\b(broken|damaged|defective|faulty|cracked|stopped working|doesn'?t work|not working)\b",
-        "the problem with {obj}",
-        "your order",
-    ),
-    _topic(
-        "cancel",
-        r"\b(cancel\w*|unsubscrib\w*|close my account)\b",
-        "cancelling {obj}",
-        "your subscription",
-        "subscription membership plan account order booking",
+        r"\b(log ?in|sign ?in|locked out|password|passcode|2fa|verification code|can'?t access)\b",
+        "the trouble logging in",
     ),
     _topic(
         "service",
-        r"\b(customer service|on hold|no one|nobody|no reply|no response|waited|waiting|ignored|"
-        r"rude)\b",
-        "the wait you've had for help",
-        "",
+        r"\b(customer service|on hold|no one|nobody|no reply|no response|ignored|rude|chat ?bot)\b",
+        "the wait for a proper answer",
     ),
+    _topic("press", r"\b(journalist|reporter|press enquiry|for comment|can you comment)\b", ""),
 )
+SECURITY_TOPICS = frozenset(t.name for t in TOPICS if t.security)
 
 
 @dataclass(frozen=True)
 class Problem:
     """What the mention is about, phrased for a reply (empty strings when unknown).
 
-    ``phrase`` names the problem ("the delay with your order #4411"); ``object`` is the thing
-    the author named themselves ("the new dashboard"), empty when they named none.
+    ``phrase`` names the problem ("the double charge on your rent transfer"); ``object`` is
+    the thing the author named themselves ("your rent transfer"), empty when they named none.
     """
 
     phrase: str = ""
@@ -139,6 +239,12 @@ class Problem:
     object: str = ""
     order_number: str | None = None
     key_phrases: tuple[str, ...] = field(default_factory=tuple)
+    topics: tuple[str, ...] = ()
+
+    @property
+    def security(self) -> bool:
+        """Whether the mention reports fraud, a hacked account or a scam (urgent, safety first)."""
+        return bool(SECURITY_TOPICS & set(self.topics))
 
 
 @dataclass(frozen=True)
@@ -187,30 +293,124 @@ def address(mention: Mention) -> Address:
     return Address(prefix=prefix, name=name, greeting=greeting)
 
 
-_SWAP = {"my": "your", "our": "your", "your": "our", "the": "the"}
+@dataclass(frozen=True)
+class Phrase:
+    """A noun phrase the customer wrote, seen from our side ("your rent transfer")."""
+
+    text: str
+    head: str
+    start: int
+    modifiers: tuple[str, ...] = ()
 
 
-def _clean_object(determiner: str, raw: str) -> str | None:
-    tokens = raw.lower().split()
-    if any(t in _BANNED_MODIFIERS for t in tokens):
+def _tokens(text: str) -> list[tuple[str, int]]:
+    return [(m.group(0), m.start()) for m in _WORD_RE.finditer(text)]
+
+
+def _tidy_word(word: str, brand_words: frozenset[str]) -> str | None:
+    """A word as we quote it: shouting lowered, acronyms and names kept; None drops it."""
+    if word.lower() in brand_words:
         return None
-    return " ".join([_SWAP[determiner.lower()], *tokens])
+    if word in _ACRONYMS:
+        return word
+    if word.isupper() and len(word) > 1:
+        return word.upper() if word.upper() in _ACRONYMS else word.lower()
+    return word
 
 
-def find_object(text: str) -> str | None:
-    """The thing the author says is affected, seen from our side.
+def _is_word(token: str) -> bool:
+    return token[0].isalpha()
 
-    "my new router" -> "your new router", "your app" -> "our app", "the site" -> "the site".
+
+def noun_phrases(text: str, brand: str = "") -> list[Phrase]:
+    """Noun phrases the customer wrote ("my rent transfer", "the King Street branch").
+
+    A phrase starts with a possessive or "the" (or the brand's name + 's), has at most three
+    modifiers and ends in a known head noun (the longest such run); a location that follows a
+    cash machine or branch ("outside the Elm Road branch") is kept. Determiners are swapped to
+    our side: my -> your, your/Orbit's -> our.
     """
-    for match in _OBJECT.finditer(text):
-        cleaned = _clean_object(match.group(1), match.group(2))
-        if cleaned:
-            return cleaned
+    brand_words = frozenset(w.lower() for w in brand.split())
+    tokens = _tokens(text.replace("’", "'"))
+    phrases: list[Phrase] = []
+    i = 0
+    while i < len(tokens):
+        found = _phrase_at(tokens, i, brand_words)
+        if found is None:
+            i += 1
+            continue
+        phrase, end = found
+        phrases.append(phrase)
+        i = end
+    return phrases
+
+
+def _determiner(tokens: list[tuple[str, int]], i: int, brand_words: frozenset[str]) -> str | None:
+    word = tokens[i][0]
+    if word.lower() in _DETERMINERS:
+        return _DETERMINERS[word.lower()]
+    if word.lower().removesuffix("'s") in brand_words and word.lower().endswith("'s"):
+        return "our"
     return None
 
 
+def _phrase_at(
+    tokens: list[tuple[str, int]], i: int, brand_words: frozenset[str]
+) -> tuple[Phrase, int] | None:
+    determiner = _determiner(tokens, i, brand_words)
+    if determiner is None:
+        return None
+    words: list[str] = []
+    head_end = -1
+    for j in range(i + 1, min(i + 6, len(tokens))):
+        word = tokens[j][0]
+        lower = word.lower()
+        if not _is_word(word) or lower in _BANNED or lower in _DETERMINERS or lower in _BREAK:
+            break
+        words.append(word)
+        if word.lower() in NOUNS or (word.lower().endswith("s") and word.lower()[:-1] in NOUNS):
+            head_end = j
+    if head_end < 0:
+        return None
+    kept = [w for w in (_tidy_word(w, brand_words) for w in words[: head_end - i]) if w]
+    if not kept:
+        return None
+    head = kept[-1].lower()
+    end = head_end + 1
+    tail, end = _location(tokens, end, head, brand_words)
+    text = " ".join([determiner, *kept, *tail])
+    singular = head.removesuffix("s") if head[:-1] in NOUNS else head
+    return Phrase(text, singular, tokens[i][1], tuple(kept[:-1])), end
+
+
+def _location(
+    tokens: list[tuple[str, int]], end: int, head: str, brand_words: frozenset[str]
+) -> tuple[list[str], int]:
+    """ "outside the Elm Road branch" after a machine/atm/branch, when there is one."""
+    if head not in ("machine", "atm", "cashpoint", "branch") or end + 2 >= len(tokens):
+        return [], end
+    if tokens[end][0].lower() not in _LOCATION_PREPS or tokens[end + 1][0].lower() != "the":
+        return [], end
+    words: list[str] = []
+    for j in range(end + 2, min(end + 6, len(tokens))):
+        word = tokens[j][0]
+        if not _is_word(word) or word.lower() in _BANNED:
+            return [], end
+        words.append(word)
+        if word.lower() in _PLACES:
+            kept = [w for w in (_tidy_word(w, brand_words) for w in words) if w]
+            return [tokens[end][0].lower(), "the", *kept], j + 1
+    return [], end
+
+
+def find_object(text: str, brand: str = "") -> str | None:
+    """The first thing the author names, seen from our side ("my card" -> "your card")."""
+    phrases = noun_phrases(text, brand)
+    return phrases[0].text if phrases else None
+
+
 def order_number(text: str) -> str | None:
-    """An order/reference number the author quoted (``#4411``, ``order 4411``)."""
+    """A reference number the author quoted (``#4411``, ``order 4411``)."""
     match = _ORDER_NO.search(text)
     return match.group(1) if match else None
 
@@ -220,25 +420,170 @@ def detect_topics(text: str) -> list[str]:
     return [t.name for t in TOPICS if t.pattern.search(text)]
 
 
-def problem(mention: Mention) -> Problem:
-    """The specific problem the mention names, phrased for a reply."""
+_WHEN = re.compile(
+    r"\bwhen (?:i|we) (?:try|tried|want) to ((?:[a-z]+ ){0,4}?(?:[a-z]+))(?=[.,!?;]|$| and| but)",
+    re.I,
+)
+_MATCH_WORDS = {"faceid": "Face ID", "face id": "Face ID", "touchid": "Touch ID", "touch id": "Touch ID"}
+
+
+def _match_phrase(match: re.Match[str]) -> str:
+    raw = " ".join(match.group(0).split())
+    key = raw.lower()
+    if key in _MATCH_WORDS:
+        return _MATCH_WORDS[key]
+    if key.startswith("fingerprint") or key.startswith("biometric"):
+        return key if key.endswith("login") else f"{key.removesuffix('s')} login"
+    return raw[0].lower() + raw[1:] if not raw[:2].isupper() else raw
+
+
+def _when(text: str) -> str:
+    match = _WHEN.search(text)
+    if not match or any(w.lower() in _BANNED for w in match.group(1).split()):
+        return ""
+    words = ["your" if w.lower() == "my" else w for w in match.group(1).split()]
+    return "when you try to " + " ".join(words)
+
+
+def _phrase(topic: Topic, text: str, phrases: list[Phrase]) -> tuple[str, str]:
+    """The problem phrase for ``topic`` and the customer's noun phrase it used (or "")."""
+    match = topic.pattern.search(text)
+    assert match is not None
+    fitting = [p for p in phrases if topic.nouns and topic.accepts(p.head)]
+    quoted = fitting[0] if fitting else None
+    if quoted and topic.pattern.search(" ".join(quoted.modifiers)):
+        return quoted.text, quoted.text  # "your declined card": the phrase already says it
+    fields = {
+        "obj": quoted.text if quoted else "",
+        "head": quoted.head if quoted else "",
+        "match": _match_phrase(match),
+        "subj": (match.groupdict().get("subj") or "").lower(),
+        "when": _when(text),
+    }
+    needed = re.findall(r"\{(\w+)\}", topic.phrase)
+    if any(not fields[n] for n in needed):
+        return topic.fallback, ""
+    phrase = " ".join(topic.phrase.format(**fields).split())
+    if len(phrase.split()) > MAX_PHRASE_WORDS + 4:
+        return topic.fallback, ""
+    return phrase, quoted.text if quoted else ""
+
+
+def problem(mention: Mention, brand: str = "") -> Problem:
+    """The specific problem the mention names, phrased for a reply.
+
+    The first (most specific) topic with a phrase decides the wording; the customer's own noun
+    phrase is quoted when it fits that topic, else a neutral default is used.
+    """
     text = " ".join(part for part in (mention.title, mention.text) if part)
     topics = [t for t in TOPICS if t.pattern.search(text)]
-    obj = find_object(text)
+    phrases = [p for p in noun_phrases(text, brand) if len(p.text.split()) <= MAX_PHRASE_WORDS]
     number = order_number(text)
-    if number and not obj:
-        obj = "your order"
-    if obj and number and ("order" in obj or "package" in obj or "parcel" in obj):
-        obj = f"{obj} #{number}"
-    phrases = [obj] if obj else []
-    if topics:
-        topic = topics[0]
-        target = obj if obj and topic.accepts(obj.split(" #")[0]) else topic.default_object
-        phrase = topic.phrase.format(obj=target).strip()
-        phrases.extend(t.name.replace("_", " ") for t in topics)
-        return Problem(phrase, topic.name, obj or "", number, tuple(phrases))
-    phrase = f"the problem with {obj}" if obj else ""
-    return Problem(phrase, None, obj or "", number, tuple(phrases))
+    names = tuple(t.name for t in topics)
+    for topic in topics:
+        if not topic.phrase:
+            continue
+        phrase, quoted = _phrase(topic, text, phrases)
+        obj = quoted or (phrases[0].text if phrases else "")
+        keys = tuple(dict.fromkeys([obj, *(n.replace("_", " ") for n in names)]))
+        return Problem(phrase, topic.name, obj, number, tuple(k for k in keys if k), names)
+    obj = phrases[0].text if phrases else ""
+    return Problem("", None, obj, number, (obj,) if obj else (), names)
+
+
+_PRAISE_ADJ = (
+    "brilliant|great|amazing|fantastic|excellent|helpful|motivating|instant|better|easy|fast|"
+    "quick|lovely|superb|awesome|perfect|friendly|smooth|seamless|incredible|outstanding"
+)
+_CLAUSE = re.compile(r"[^.!?,;:]+")
+_COPULA_PRAISE = re.compile(
+    r"^(?P<subject>.+?)\s+(?:is|are|was|were)\s+(?:(?:really|so|very|absolutely|way|just|truly)"
+    rf"\s+)*(?:{_PRAISE_ADJ})\b",
+    re.I,
+)
+_ADJ_FIRST = re.compile(
+    rf"\b(?P<thing>(?:{_PRAISE_ADJ})\s+(?:[a-z]+\s+){{0,2}}?[a-z]+)"
+    r"(?P<place>\s+at\s+the\s+(?:[A-Z][a-z]+\s+){1,3}branch)?",
+    re.I,
+)
+_SHOUT = re.compile(r"\bshout-?out to (?P<thing>[\w'’]+(?:\s+[a-z]+)?)", re.I)
+_PRAISABLE = NOUNS | {"goal", "pot", "rate", "staff", "feature", "design", "service"}
+
+
+def praised(mention: Mention, brand: str = "") -> tuple[str, str]:
+    """What a praising mention praised, from our side, and a staff member it named.
+
+    "the new Orbit budgeting pots are brilliant" -> ("the new budgeting pots", "");
+    "Aisha at the desk was fantastic" -> ("", "Aisha"). Empty strings when unsure.
+    """
+    text = mention.text.replace("’", "'")
+    brand_words = frozenset(w.lower() for w in brand.split())
+    person = _staff_name(text, brand_words)
+    if person:
+        return "", person
+    for clause in _CLAUSE.findall(text):
+        match = _COPULA_PRAISE.search(clause.strip())
+        thing = _praised_words(match.group("subject").split(), brand_words) if match else ""
+        if thing:
+            return thing, ""
+    for regex in (_ADJ_FIRST, _SHOUT):
+        for match in regex.finditer(text):
+            thing = _praised_words(match.group("thing").split(), brand_words, bare="the")
+            if thing:
+                place = match.groupdict().get("place") or ""
+                return " ".join([thing, *place.split()]), ""
+    return "", ""
+
+
+def _praised_words(words: list[str], brand_words: frozenset[str], bare: str = "") -> str:
+    """ "Orbit's currency exchange rate" -> "our currency exchange rate"; "" if not a thing."""
+    start = next((i for i, w in enumerate(words) if _determiner_of(w, brand_words)), None)
+    if start is None:
+        determiner, rest = bare, words[-3:]
+    else:
+        determiner, rest = _determiner_of(words[start], brand_words), words[start + 1 :]
+    kept: list[str] = []
+    for word in rest:
+        if word.lower() in _BREAK or word.lower() in _BANNED or not _is_word(word):
+            break
+        tidy = _tidy_word(word, brand_words)
+        if tidy:
+            kept.append(tidy)
+    if not kept or len(kept) > 4 or kept[-1].lower().removesuffix("s") not in _PRAISABLE:
+        return ""
+    if kept[0] not in _ACRONYMS and not kept[0][1:2].isupper() and start is None:
+        kept[0] = kept[0].lower()
+    if kept[-1].lower() == "support":
+        kept.append("team")
+    if not determiner:
+        determiner = "the" if kept[-1].lower().endswith("s") or len(kept) > 1 else "our"
+    return " ".join([determiner, *kept])
+
+
+def _determiner_of(word: str, brand_words: frozenset[str]) -> str:
+    lower = word.lower()
+    if lower in ("a", "an"):
+        return ""
+    if lower in _DETERMINERS:
+        return _DETERMINERS[lower]
+    if lower.endswith("'s") and lower.removesuffix("'s") in brand_words:
+        return "our"
+    if lower in brand_words:
+        return "our"
+    return ""
+
+
+def _is_name(word: str, brand_words: frozenset[str]) -> bool:
+    lower = word.lower()
+    return bool(_NAME.match(word)) and word not in _NOT_NAMES and lower not in brand_words | NOUNS
+
+
+_STAFF = re.compile(r"\b([A-Z][a-z]{2,15}) (?:at|on|from|behind) the (?:desk|counter|branch|phone)")
+
+
+def _staff_name(text: str, brand_words: frozenset[str]) -> str:
+    match = _STAFF.search(text)
+    return match.group(1) if match and _is_name(match.group(1), brand_words) else ""
 
 
 def stars(rating: int | None) -> str:

@@ -21,9 +21,10 @@ from repbot.respond.config import ResponderConfig
 from repbot.respond.draft import Draft, DraftContext, RankedExample, rank_examples
 from repbot.respond.knowledge import Hit, KnowledgeBase
 from repbot.respond.llm import ChatClient, LLMError, OpenAIChatClient
-from repbot.respond.personalize import SOCIAL, address, problem, stars
+from repbot.respond.language import language_name, language_of
+from repbot.respond.personalize import SOCIAL, Problem, address, praised, problem, stars
 from repbot.respond.templates import (
-    INTENTS,
+    KINDS,
     PLATFORMS,
     Phrasing,
     TemplateSet,
@@ -39,6 +40,11 @@ is exp(PREFERENCE x its lead in relevance-weighted overlap with those replies)."
 NO_REPLY = frozenset({"spam", "irrelevant"})
 _TAG = re.compile(r"</?\s*(mention|system|assistant|user)\b[^>]*>", re.I)
 _LEADING_HANDLES = re.compile(r"^(?:@[\w.@-]+[\s,:]*)+")
+_ASKS = re.compile(
+    r"\?|\b(any ideas|does anyone know|how (?:do|can) i|how to|is there a way|what'?s the)\b", re.I
+)
+_MIXED = re.compile(r"\b(only wish|i wish|though|however|but|except|apart from|if only)\b", re.I)
+SECURITY_INTENTS = frozenset({"complaint", "question", "other"})
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,9 @@ class RenderedSnippet:
     reply: str
     body: str
     score: float
+    short: str = ""
+    action: str = ""
+    urgent: bool = False
 
 
 class Responder:
@@ -90,6 +99,7 @@ class Responder:
 
     async def draft(self, ctx: DraftContext) -> Draft:
         """A draft for ``ctx`` that fits its platform and passes the guardrails."""
+        ctx = self.with_language(ctx)
         query = _query(ctx.mention)
         if self.embedder is None:
             hits, ranked = self._retrieve(ctx, query)
@@ -99,10 +109,36 @@ class Responder:
             return await self._draft_llm(ctx, hits, ranked)
         return self.draft_template(ctx, hits, ranked)
 
+    def with_language(self, ctx: DraftContext) -> DraftContext:
+        """``ctx`` with its language settled ("en" unless clearly another language)."""
+        return replace(ctx, language=language_of(_query(ctx.mention), ctx.language))
+
+    def foreign(self, ctx: DraftContext) -> bool:
+        """Whether the mention is in a language other than English."""
+        return (ctx.language or "en") != "en"
+
+    def kind(self, ctx: DraftContext, found: Problem | None = None) -> str:
+        """Which reply template family answers ``ctx``: its intent, ``security`` or ``language``."""
+        if ctx.intent in NO_REPLY:
+            return ctx.intent
+        if self.foreign(ctx):
+            return "language"
+        found = found or problem(ctx.mention, self.brand.name)
+        if found.security and ctx.intent in SECURITY_INTENTS:
+            return "security"
+        return ctx.intent
+
     def _retrieve(self, ctx: DraftContext, query: str) -> tuple[list[Hit], list[RankedExample]]:
         hits: list[Hit] = []
-        if ctx.intent != "praise":
-            hits = self.knowledge.search(query, self.cfg.knowledge_k, self.cfg.knowledge_min_score)
+        if ctx.intent != "praise" and not self.foreign(ctx):
+            floor = (
+                self.cfg.knowledge_min_similarity
+                if self.knowledge.semantic
+                else self.cfg.knowledge_min_score
+            )
+            hits = self.knowledge.search(
+                query, self.cfg.knowledge_k, floor, margin=self.cfg.knowledge_margin
+            )
         ranked = rank_examples(query, ctx.examples, self.embedder, self.cfg.examples_k)
         return hits, ranked
 
@@ -122,10 +158,14 @@ class Responder:
         """The variables every template sees (documented in prompts/README.md)."""
         mention = ctx.mention
         who = address(mention)
-        found = problem(mention)
+        found = problem(mention, self.brand.name)
+        thing, person = praised(mention, self.brand.name)
         if not personal:
             found = replace(found, phrase="", object="", key_phrases=())
+            thing = person = ""
         brand_vars = {"brand": self.brand}
+        language = ctx.language or "en"
+        text = _query(mention)
         return {
             "mention": mention,
             "mention_text": _TAG.sub(" ", mention.text),
@@ -143,20 +183,20 @@ class Responder:
             "topic": found.topic or "",
             "order_number": found.order_number or "",
             "key_phrases": list(found.key_phrases),
+            "topics": list(found.topics),
+            "security": found.security,
+            "asks": bool(_ASKS.search(text)),
+            "mixed": bool(_MIXED.search(text)),
+            "praised": thing,
+            "person": person,
+            "language": language,
+            "language_name": language_name(language),
+            "language_supported": language in self.cfg.languages,
             "rating": mention.rating,
             "stars": stars(mention.rating),
             "brand": self.brand,
             "allowed_hosts": sorted(guardrails.allowed_hosts(self.brand)),
-            "knowledge": [
-                RenderedSnippet(
-                    h.snippet.id,
-                    h.snippet.title,
-                    self.templates.render_string(h.snippet.reply, brand_vars),
-                    h.snippet.body,
-                    h.score,
-                )
-                for h in hits
-            ],
+            "knowledge": [self._rendered(h, brand_vars) for h in hits],
             "examples": [
                 {
                     "mention": r.example.mention_text,
@@ -168,6 +208,21 @@ class Responder:
             ],
             "limit": self.limit(mention.platform).chars,
         }
+
+    def _rendered(self, hit: Hit, brand_vars: dict[str, Any]) -> RenderedSnippet:
+        snippet = hit.snippet
+        reply = self.templates.render_string(snippet.reply, brand_vars)
+        short = self.templates.render_string(snippet.short, brand_vars) if snippet.short else ""
+        return RenderedSnippet(
+            snippet.id,
+            snippet.title,
+            reply,
+            snippet.body,
+            hit.score,
+            short=short or reply,
+            action=snippet.action,
+            urgent=snippet.urgent,
+        )
 
     # -- template mode -------------------------------------------------------------------
 
@@ -199,13 +254,16 @@ class Responder:
         ranked: Sequence[RankedExample] | None = None,
     ) -> Draft:
         """The template-mode draft (synchronous; retrieval is lexical unless hits are given)."""
+        if ctx.language is None:
+            ctx = self.with_language(ctx)
         if hits is None or ranked is None:
             hits, ranked = self._retrieve(ctx, _query(ctx.mention))
         platform = ctx.mention.platform
+        kind = self.kind(ctx)
         rejected: list[str] = []
         for personal in (True, False):
             variables = self.context(ctx, hits, ranked, personal=personal)
-            phrasings = self.templates.phrasings(platform, ctx.intent, variables)
+            phrasings = self.templates.phrasings(platform, kind, variables)
             for phrasing in order_phrasings(phrasings, ctx.mention, ranked):
                 text = self._compose(ctx.mention, phrasing.text)
                 problems = self._check(ctx, text)
@@ -368,9 +426,19 @@ def template_problems(cfg: ResponderConfig, brand: BrandConfig) -> list[str]:
     problems += _snippet_problems(responder)
     for platform in PLATFORMS:
         for mention in sample_mentions(platform):
-            for intent in INTENTS:
-                problems += _render_problems(responder, DraftContext(mention, intent=intent))
+            for kind in KINDS:
+                problems += _render_problems(responder, _sample_context(mention, kind))
     return list(dict.fromkeys(problems))
+
+
+def _sample_context(mention: Mention, kind: str) -> DraftContext:
+    """A context whose template family is ``kind`` (an intent, ``security`` or ``language``)."""
+    if kind == "language":
+        return DraftContext(mention, intent="complaint", language="es")
+    if kind == "security":
+        hacked = mention.model_copy(update={"text": f"{mention.text} I think I was hacked."})
+        return DraftContext(hacked, intent="complaint", language="en")
+    return DraftContext(mention, intent=kind, language="en")
 
 
 def _snippet_problems(responder: Responder) -> list[str]:
@@ -378,7 +446,10 @@ def _snippet_problems(responder: Responder) -> list[str]:
     for snippet in responder.knowledge.snippets:
         where = f"knowledge/{snippet.source}"
         try:
-            text = responder.templates.render_string(snippet.reply, {"brand": responder.brand})
+            text = " ".join(
+                responder.templates.render_string(source, {"brand": responder.brand})
+                for source in (snippet.reply, snippet.short)
+            )
         except TemplateError as exc:
             problems.append(f"{where}: {type(exc).__name__}: {exc}")
             continue
@@ -390,13 +461,13 @@ def _snippet_problems(responder: Responder) -> list[str]:
 
 
 def _render_problems(responder: Responder, ctx: DraftContext) -> list[str]:
-    platform, intent = ctx.mention.platform, ctx.intent
-    label = f"(platform={platform}, intent={intent})"
+    platform, kind = ctx.mention.platform, responder.kind(ctx)
+    label = f"(platform={platform}, intent={kind})"
     hits, _ = responder._retrieve(ctx, _query(ctx.mention))
     variables = responder.context(ctx, hits)
     problems = []
     try:
-        phrasings = responder.templates.phrasings(platform, intent, variables)
+        phrasings = responder.templates.phrasings(platform, kind, variables)
         responder.messages(variables)
     except TemplateError as exc:
         return [f"{describe(exc, responder.root)} {label}"]

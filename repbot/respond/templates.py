@@ -43,6 +43,9 @@ PLATFORMS: tuple[str, ...] = (
     "file",
 )
 INTENTS: tuple[str, ...] = ("complaint", "question", "praise", "spam", "irrelevant", "other")
+KINDS: tuple[str, ...] = (*INTENTS, "security", "language")
+"""Template families: the intents, plus ``security`` (fraud, hacked accounts, scams: urgent and
+safety first) and ``language`` (a mention in a language other than English)."""
 FAMILIES: tuple[str, ...] = ("social", "forum", "review", "other")
 DEFAULT = "replies/default.j2"
 _BLANKS = re.compile(r"\n{3,}")
@@ -207,13 +210,13 @@ def _layout_problem(rel: str) -> list[str]:
     if parts[0] != "replies" or parts[-1].startswith("_"):
         return []
     intent = parts[-1].removesuffix(".j2")
-    if len(parts) == 2 and intent not in (*INTENTS, "default"):
-        return [f"{rel}: unknown intent {intent!r} (known: {', '.join(INTENTS)}, default)"]
+    if len(parts) == 2 and intent not in (*KINDS, "default"):
+        return [f"{rel}: unknown intent {intent!r} (known: {', '.join(KINDS)}, default)"]
     if len(parts) == 3:
         scope = parts[1]
         if scope not in PLATFORMS and scope not in FAMILIES and scope not in SOCIAL:
             return [f"{rel}: unknown platform or family {scope!r}"]
-        if intent not in INTENTS:
+        if intent not in KINDS:
             return [f"{rel}: unknown intent {intent!r}"]
     if len(parts) > 3:
         return [f"{rel}: too deep (replies/[platform|family/]intent.j2)"]

@@ -142,6 +142,10 @@ class Store(abc.ABC):
         """new → classified (→ skipped when ``skip_reason``), storing the analysis."""
 
     @abc.abstractmethod
+    def update_urgency(self, mention_id: int, urgency: float, explanation: list[Any]) -> None:
+        """Re-score an item in place (ageing); no state change, no audit entry."""
+
+    @abc.abstractmethod
     def hold(self, mention_id: int, reason: str, until: datetime) -> None:
         """Leave an item in its state but out of the workers' way until ``until``."""
 

@@ -239,6 +239,16 @@ class SqliteStore(Store):
                     conn, mention_id, State.SKIPPED, "skipped", "pipeline", skip_reason=skip_reason
                 )
 
+    def update_urgency(self, mention_id: int, urgency: float, explanation: list[Any]) -> None:
+        with self._tx() as conn:
+            row = self._row(conn, mention_id)
+            analysis = json.loads(row["analysis_json"] or "{}")
+            analysis.update(urgency=urgency, explanation=explanation)
+            conn.execute(
+                "UPDATE mentions SET urgency = ?, analysis_json = ? WHERE id = ?",
+                (urgency, json.dumps(analysis), mention_id),
+            )
+
     def hold(self, mention_id: int, reason: str, until: datetime) -> None:
         with self._tx() as conn:
             conn.execute(
