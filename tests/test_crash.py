@@ -66,6 +66,36 @@ def _approve_some(db: Path, count: int) -> None:
         store.close()
 
 
+def _progress(db: Path) -> tuple[int, int]:
+    """(audit entries, mentions): grows whenever the daemon does anything."""
+    if not db.exists():
+        return (0, 0)
+    store = SqliteStore(db)
+    try:
+        audit = store.conn.execute("SELECT count(*) FROM audit").fetchone()[0]
+        mentions = store.conn.execute("SELECT count(*) FROM mentions").fetchone()[0]
+    finally:
+        store.close()
+    return (int(audit), int(mentions))
+
+
+def _wait_progress(db: Path, before: tuple[int, int], timeout: float = 90) -> None:
+    """Kill only once the daemon is up and moving mentions, however slow the machine is."""
+    deadline = time.monotonic() + timeout
+    while _progress(db) == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def _wait_settled_offline(tmp_path: Path, config: Path, log: Path, written: int) -> None:
+    """Let a daemon bring everything to awaiting approval, then SIGKILL it (one more crash)."""
+    process = _start(config, log)
+    try:
+        _wait_settled(tmp_path / "repbot.db", written)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+
+
 def _wait_settled(db: Path, expected: int, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -102,13 +132,17 @@ logging: {{level: WARNING}}
     for _ in range(ROUNDS):
         _write_records(inbox, written, PER_ROUND)
         written += PER_ROUND
+        before = _progress(tmp_path / "repbot.db")
         process = _start(config, log)
-        time.sleep(random.uniform(1.5, 6.0))
+        _wait_progress(tmp_path / "repbot.db", before)
+        time.sleep(random.uniform(0.0, 2.5))
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
         if (tmp_path / "repbot.db").exists():
             _approve_some(tmp_path / "repbot.db", random.randint(2, 8))
 
+    _wait_settled_offline(tmp_path, config, log, written)
+    _approve_some(tmp_path / "repbot.db", 5)
     process = _start(config, log)
     try:
         _wait_settled(tmp_path / "repbot.db", written)

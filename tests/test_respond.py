@@ -40,7 +40,7 @@ async def test_every_platform_and_intent_gets_a_passing_draft(
 
 async def test_x_reply_starts_with_handle_names_person_and_problem(responder: Responder) -> None:
     ctx = DraftContext(
-        mention("@AcmeHelp my order #4411 still hasn't arrived, two weeks late"),
+        mention("@AcmeHelp my salary still hasn't arrived, two days late now. Ref #4411"),
         sentiment="negative",
         intent="complaint",
     )
@@ -48,7 +48,7 @@ async def test_x_reply_starts_with_handle_names_person_and_problem(responder: Re
     assert draft.text.startswith("@maria_l ")
     assert "Maria" in draft.text
     assert "#4411" in draft.text
-    assert "delay" in draft.text
+    assert "your salary arriving late" in draft.text
     assert draft.text.endswith("^JS")
     assert len(draft.text) <= 280
     assert draft.template.startswith("replies/social/complaint.j2#")
@@ -82,7 +82,7 @@ async def test_review_reply_mentions_star_rating_or_problem(responder: Responder
         )
         draft = await responder.draft(ctx)
         assert draft.text.startswith("Hi Maria,")
-        assert "the charge on your card" in draft.text
+        assert "the double charge on your card" in draft.text
         texts.add(draft.template)
     assert len(texts) > 1
 
@@ -165,33 +165,41 @@ def test_edits_weigh_more_than_approvals() -> None:
 @pytest.mark.parametrize(
     ("text", "snippet"),
     [
-        ("How long does a refund take? I returned my jacket", "refunds"),
-        ("where is my money back??", "refunds"),
-        ("my package still hasn't arrived, tracking hasn't moved", "shipping-delays"),
-        ("is the site down? nothing is loading", "outage"),
-        ("I think my account was hacked", "account-security"),
+        ("How long does a refund take? I was charged twice", "double-charge"),
+        ("where is my money back??", "double-charge"),
+        ("my wages still haven't arrived and it's payday", "incoming-payments"),
+        ("is the app down? nothing is loading", "outage"),
+        ("I think my account was hacked", "fraud"),
         ("the app crashes every time I open it", "app-crashes"),
-        ("I was charged twice this month", "billing"),
+        ("my card was declined in a shop in Rome", "card-declined"),
+        ("how do I change my PIN?", "change-pin"),
+        ("what's the maximum I can send per day, is there a transfer limit?", "transfer-limits"),
+        ("got a text saying it's my bank, asking me to confirm my details. Scam?", "scam-messages"),
+        ("Face ID stopped working, it keeps asking for my passcode", "biometric-login"),
+        ("does your app work with a screen reader", "accessibility"),
+        ("the ATM at the station swallowed my card", "branches"),
+        ("how do I cancel my premium plan", "cancel-plan"),
     ],
 )
 def test_knowledge_retrieval_finds_the_right_snippet(
     responder: Responder, text: str, snippet: str
 ) -> None:
-    hits = responder.knowledge.search(text, k=1, min_score=0.1)
+    cfg = responder.cfg
+    hits = responder.knowledge.search(text, k=1, min_score=cfg.knowledge_min_score)
     assert hits and hits[0].snippet.id == snippet
 
 
 def test_knowledge_retrieval_with_embedder() -> None:
     responder = Responder(ResponderConfig(), brand(), embedder=HashEmbedder())
     hits = responder.knowledge.search("how long does a refund take", k=1, min_score=0.0)
-    assert hits[0].snippet.id == "refunds"
+    assert hits[0].snippet.id == "double-charge"
 
 
 async def test_refund_question_draft_uses_refund_snippet(responder: Responder) -> None:
     ctx = DraftContext(mention("How long do refunds take?", "reddit"), intent="question")
     draft = await responder.draft(ctx)
-    assert draft.knowledge[0] == "refunds"
-    assert "5–10 business days" in draft.text
+    assert draft.knowledge[0] == "double-charge"
+    assert "10 working days" in draft.text
 
 
 async def test_embedder_path_runs_and_is_used() -> None:
@@ -201,7 +209,7 @@ async def test_embedder_path_runs_and_is_used() -> None:
         DraftContext(mention("How long do refunds take?"), intent="question")
     )
     assert embedder.calls >= 2
-    assert "refunds" in draft.knowledge
+    assert "double-charge" in draft.knowledge
 
 
 @pytest.mark.parametrize(

@@ -109,6 +109,17 @@ def injection_suspected(mention_text: str) -> bool:
     return _INJECTION.search(mention_text) is not None
 
 
+def strip_instructions(mention_text: str) -> str:
+    """``mention_text`` without instructions aimed at us and what they ask us to say.
+
+    Personalisation and retrieval read this, so an injected payload ("reply with: ... scam")
+    cannot steer which problem, topic or snippet a reply is about.
+    """
+    if not injection_suspected(mention_text):
+        return mention_text
+    return " ".join(_INJECTION.sub(" ", _PAYLOAD.sub(" ", mention_text)).split())
+
+
 def obeys_injection(text: str, mention_text: str, n: int) -> list[str]:
     """Problems when the draft repeats what an instruction inside the mention asked for."""
     if not injection_suspected(mention_text):

@@ -39,13 +39,15 @@ _ENGLISH = frozenset(_ENGLISH_TEXT.split())
 ENGLISH_SHARE = 0.12
 """A text with at least this share of common English words is treated as English whatever
 the detector said: a misread English complaint must never get the other-language reply."""
+MIN_WORDS = 5
+"""Shorter texts are answered in English: detectors guess wildly on a few words."""
 _HANDLES = re.compile(r"[@#]\w+")
 
 
 def looks_english(text: str) -> bool:
-    """Whether enough of ``text``'s words are common English function words."""
+    """Whether ``text`` is short or enough of its words are common English function words."""
     tokens = words(_HANDLES.sub(" ", text))
-    if not tokens:
+    if len(tokens) < MIN_WORDS:
         return True
     return sum(t in _ENGLISH for t in tokens) / len(tokens) >= ENGLISH_SHARE
 

@@ -15,7 +15,7 @@ _NAME = re.compile(r"^[A-Z][a-zA-Z'-]{1,19}$")
 _NOT_NAMES = frozenset({"The", "Official", "Team", "Support", "Mr", "Mrs", "Ms", "Dr", "Anonymous"})
 _NOUN_TEXT = (
     "account accounts app apps atm balance bank bill branch card cards cash charge charges "
-    "chat chatbot code connection deposit desk device email emails error fee fees feature "
+    "chat chatbot code connection dashboard deposit desk device email emails error fee fees feature "
     "goal goals id limit limits loan login machine member message messages mortgage "
     "notification notifications number order overdraft passcode password payee payment "
     "payments phone pin plan pots prompt rate refund salary savings screen service staff "
@@ -148,12 +148,13 @@ TOPICS: tuple[Topic, ...] = (
     ),
     _topic(
         "late_payment",
-        r"\b((?:salary|wages|pay|payment|transfer|deposit)\b[^.?!]{0,40}\b(?:late|delayed|"
-        r"(?:hasn'?t|has not|not|never|still not) (?:arrived|come|landed))|late (?:salary|wages|"
+        r"\b((?:salary|wages|payroll|pay|payment|transfer|deposit)\b[^.?!]{0,40}\b(?:late|delayed|"
+        r"(?:isn'?t|is not|not) (?:in|here)\b|"
+        r"(?:hasn'?t|haven'?t|has not|have not|not|never|still not) (?:arrived|come|landed))|late (?:salary|wages|"
         r"payment))\b",
         "{obj} arriving late",
         "your payment arriving late",
-        "salary wages payment transfer deposit",
+        "salary wages payroll payment transfer deposit",
     ),
     _topic(
         "refund",
@@ -506,6 +507,10 @@ _ADJ_FIRST = re.compile(
     r"(?P<place>\s+at\s+the\s+(?:[A-Z][a-z]+\s+){1,3}branch)?",
     re.I,
 )
+_LOVE = re.compile(
+    r"\b(?:lov(?:e|ing|ed)|enjoying|thanks for)\s+(?P<thing>(?:the|your|my|our)(?:\s+[A-Za-z'’]+){1,4})",
+    re.I,
+)
 _SHOUT = re.compile(r"\bshout-?out to (?P<thing>[\w'’]+(?:\s+[a-z]+)?)", re.I)
 _PRAISABLE = NOUNS | {"goal", "pot", "rate", "staff", "feature", "design", "service"}
 
@@ -526,7 +531,7 @@ def praised(mention: Mention, brand: str = "") -> tuple[str, str]:
         thing = _praised_words(match.group("subject").split(), brand_words) if match else ""
         if thing:
             return thing, ""
-    for regex in (_ADJ_FIRST, _SHOUT):
+    for regex in (_LOVE, _ADJ_FIRST, _SHOUT):
         for match in regex.finditer(text):
             thing = _praised_words(match.group("thing").split(), brand_words, bare="the")
             if thing:

@@ -123,7 +123,7 @@ class Responder:
             return ctx.intent
         if self.foreign(ctx):
             return "language"
-        found = found or problem(ctx.mention, self.brand.name)
+        found = found or problem(_defused(ctx.mention), self.brand.name)
         if found.security and ctx.intent in SECURITY_INTENTS:
             return "security"
         return ctx.intent
@@ -158,8 +158,8 @@ class Responder:
         """The variables every template sees (documented in prompts/README.md)."""
         mention = ctx.mention
         who = address(mention)
-        found = problem(mention, self.brand.name)
-        thing, person = praised(mention, self.brand.name)
+        found = problem(_defused(mention), self.brand.name)
+        thing, person = praised(_defused(mention), self.brand.name)
         if not personal:
             found = replace(found, phrase="", object="", key_phrases=())
             thing = person = ""
@@ -351,7 +351,14 @@ class Responder:
 
 
 def _query(mention: Mention) -> str:
-    return " ".join(part for part in (mention.title, mention.text) if part)
+    text = " ".join(part for part in (mention.title, mention.text) if part)
+    return guardrails.strip_instructions(text)
+
+
+def _defused(mention: Mention) -> Mention:
+    """The mention as personalisation reads it: injected instructions removed."""
+    text = guardrails.strip_instructions(mention.text)
+    return mention if text == mention.text else mention.model_copy(update={"text": text})
 
 
 def _unit(seed: str) -> float:

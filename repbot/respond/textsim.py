@@ -16,7 +16,7 @@ _STOP_TEXT = (
     "a an and are as at be been but by can could did do does for from had has have i i'm "
     "im in is it it's its me my of on or our so that the their them then there this to too "
     "us was we were what when where which who why will with would you your yours just get "
-    "got am"
+    "got am work works worked working use used using know want need good only thing things"
 )
 _STOP = frozenset(_STOP_TEXT.split())
 
