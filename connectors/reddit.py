@@ -105,7 +105,12 @@ class RedditConfig(ConnectorConfig):
 
 @dataclass
 class StreamState:
-    """One listing's position: the newest time seen and, mid-burst, the next page."""
+    """One listing's position: the newest time seen and, mid-burst, the next page.
+
+    ``floor`` (set on a first run without backfill) is the creation time of the newest item
+    that already existed; nothing older is emitted, nor the items in ``skip`` (those created
+    in that same second).
+    """
 
     seen: float | None = None
     after: str | None = None
@@ -113,6 +118,7 @@ class StreamState:
     newest: float | None = None
     budget: int | None = None
     floor: float | None = None
+    skip: list[str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -309,8 +315,11 @@ class RedditConnector(Connector):
         items: list[tuple[str, dict[str, Any]]] = []
         for key in targets:
             stream = state.streams.setdefault(key, StreamState())
-            if not pending and not self._begin(stream):
+            if not pending and stream.seen is None and not self.cfg.backfill_limit:
+                self._prime(stream, *streams[key])
                 continue
+            if not pending:
+                self._begin(stream)
             items += [(key, child) for child in self._read(key, stream, *streams[key], page)]
         self._emit(items, page)
         more = any(s.after for k, s in state.streams.items() if k in streams)
@@ -321,18 +330,29 @@ class RedditConnector(Connector):
         page.cursor = state.dump()
         return page
 
-    def _begin(self, stream: StreamState) -> bool:
-        """Start a sweep; ``False`` when the stream is new and starts from now (no request)."""
+    def _prime(self, stream: StreamState, path: str, params: dict[str, Any]) -> None:
+        """First run without backfill: start after the newest existing item, emitting nothing
+        (like praw's ``skip_existing``; Reddit's timestamps, not this machine's clock)."""
+        listing = self._get(path, {**params, "limit": self.cfg.page_size})
+        data = listing.get("data") if isinstance(listing, dict) else None
+        children = data.get("children") if isinstance(data, dict) else None
+        if not isinstance(children, list):
+            raise TransientError(f"Reddit: {path} did not return a listing")
+        dated = [(c, t) for c in children if (t := _created(c)) is not None]
+        newest = max((t for _, t in dated), default=0.0)
+        stream.seen = stream.floor = newest
+        stream.skip = [_name_of(c) for c, t in dated if t == newest] or None
+
+    def _begin(self, stream: StreamState) -> None:
+        """Start a sweep: a bounded backfill on a first run, else from ``seen - overlap``."""
         if stream.seen is None:
-            if not self.cfg.backfill_limit:
-                stream.seen = stream.floor = time.time()
-                return False
             stream.cut, stream.budget = 0.0, self.cfg.backfill_limit
         else:
             stream.cut = max(stream.seen - self.cfg.overlap, stream.floor or 0.0)
             stream.budget = None
+            if stream.floor is not None and stream.cut > stream.floor:
+                stream.floor = stream.skip = None
         stream.newest = None
-        return True
 
     def _read(
         self, key: str, stream: StreamState, path: str, params: dict[str, Any], page: Page
@@ -348,12 +368,20 @@ class RedditConnector(Connector):
             raise TransientError(f"Reddit: {path} did not return a listing")
         kept, reached_end = self._within(key, stream, children, page)
         after = data.get("after") if isinstance(data, dict) else None
-        if reached_end or not after:
-            stream.seen = max(stream.seen or 0.0, stream.newest or 0.0) or time.time()
+        if reached_end or not after or self._reached_seen(stream, children):
+            stream.seen = max(stream.seen or 0.0, stream.newest or 0.0)
             stream.after = stream.cut = stream.newest = stream.budget = None
         else:
             stream.after = str(after)
         return kept
+
+    @staticmethod
+    def _reached_seen(stream: StreamState, children: list[Any]) -> bool:
+        """Whether this page of a steady sweep reached items older than the newest seen: the
+        rest of the listing is known, so the overlap costs at most this one page."""
+        if stream.seen is None or stream.budget is not None:
+            return False
+        return any((t := _created(c)) is not None and t < stream.seen for c in children)
 
     def _within(
         self, key: str, stream: StreamState, children: list[Any], page: Page
@@ -373,6 +401,8 @@ class RedditConnector(Connector):
                 continue
             if created < (stream.cut or 0.0) or stream.budget == 0:
                 return kept, True
+            if stream.skip and _name_of(child) in stream.skip:
+                continue
             stream.newest = max(stream.newest or 0.0, created)
             if stream.budget is not None:
                 stream.budget -= 1

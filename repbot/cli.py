@@ -396,7 +396,7 @@ def _cmd_connectors(args: argparse.Namespace) -> int:
             cls = ep.load()
             doc = "yes" if cls.can_reply else "no (post manually)"
             table.add_row(name, ep.value, doc)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a broken plugin is listed, not fatal
             table.add_row(name, ep.value, f"unavailable: {exc}")
     out.print(table)
     return OK

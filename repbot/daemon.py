@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from repbot.alerts import AlertDispatcher
 from repbot.approval.wiring import attach_approval
 from repbot.classify import Classifier, SentenceEmbedder, load_classifier
 from repbot.config import Config, build_source
@@ -89,6 +90,7 @@ class Daemon:
             max_attempts=cfg.pipeline.max_attempts,
             retry_base=cfg.pipeline.post_retry_base,
         )
+        self.alerts = AlertDispatcher(self.store, cfg)
         app = build_app(self.store, health_extra=self._health_extra)
         self._post_wake = asyncio.Event()
         self.slack = attach_approval(
@@ -111,6 +113,8 @@ class Daemon:
             interval = self.config.source(name).interval
             self.scheduler.every(f"poll:{name}", interval, runner.poll)
         self.scheduler.every("wake_snoozed", 30, self._wake_snoozed)
+        if self.alerts.enabled:
+            self.scheduler.every("alerts", 10, self.alerts.run_once)
         self.scheduler.every("rescore", 60, self.pipeline.rescore, start_now=False)
         self._spawn("pipeline", self.pipeline.run_once)
         self._spawn("poster", self.poster.run_once, wake=self._post_wake)
@@ -228,6 +232,6 @@ def _embedder(config: Config) -> SentenceEmbedder | None:
         return None
     try:
         return SentenceEmbedder.default()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - retrieval falls back to lexical similarity
         log.warning("no sentence embedder, knowledge retrieval is lexical: %s", exc)
         return None

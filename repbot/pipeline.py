@@ -85,7 +85,7 @@ class Pipeline:
                 repeats,
                 now,
             )
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a failed batch is retried item by item
             for item in items:
                 self._failed(item, exc)
             return len(items)
@@ -118,7 +118,7 @@ class Pipeline:
             )
             try:
                 draft = await self.responder.draft(context)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - recorded on the item, retried later
                 self._failed(item, exc)
                 continue
             self.store.set_draft(item.id, draft.text, draft_meta(draft))

@@ -79,7 +79,7 @@ class Poster:
     async def _call(self, item: Item, intent: PostIntent, connector: Connector) -> None:
         try:
             posted = await connector.reply(item.mention, intent.text, intent.idempotency_key)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure is recorded on the item
             transient = exc.transient if isinstance(exc, PostError) else True
             self._failed(item, redact(f"{type(exc).__name__}: {exc}"), transient)
             return

@@ -95,7 +95,7 @@ class SourceRunner:
         while result.pages < self.max_pages:
             try:
                 page = await self.connector.fetch(cursor)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - every failure goes through the policy
                 self._fail(exc, result)
                 return result
             stored = self.store.ingest(self.name, page.mentions, page.cursor)

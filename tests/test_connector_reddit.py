@@ -62,10 +62,37 @@ async def test_first_run_starts_from_now(sim: RedditSimulator, make: Factory) ->
     sim.seed_mentions(30)
     connector = make()
     first = await poll(connector)
-    assert first.mentions == [] and sim.requests == []
+    assert first.mentions == []
+    listings = sorted(r.route for r in sim.requests if r.route != "token")
+    assert listings == ["comments", "mentions", "new", "search"], "one page per stream, no more"
     post = sim.add_submission("acme ate my homework", "seriously")
     second = await poll(connector, first)
     assert second.ids() == {post.fullname}
+
+
+async def test_first_run_catches_items_listed_after_it_started(
+    sim: RedditSimulator, make: Factory
+) -> None:
+    connector = make(queries=[], inbox_mentions=False)
+    first = await poll(connector)
+    made = sim.seed_mentions(50, spread_seconds=5, until=time.time() - 1)
+    second = await poll(connector, first)
+    assert second.ids() == {t.fullname for t in made}, "created before, listed after the start"
+
+
+async def test_steady_polls_after_a_burst_reread_at_most_one_page(
+    sim: RedditSimulator, make: Factory
+) -> None:
+    connector = make(queries=[], inbox_mentions=False, max_pages_per_poll=50)
+    state = await poll(connector)
+    sim.seed_mentions(1000, spread_seconds=2)
+    state = await poll(connector, state)
+    assert len(state.mentions) == 1000
+    for _ in range(3):
+        sim.reset_requests()
+        state = await poll(connector, state)
+        assert sorted(r.route for r in sim.requests) == ["comments", "new"]
+    assert len(state.mentions) == 1000
 
 
 async def test_first_run_bounded_backfill(sim: RedditSimulator, make: Factory) -> None:
@@ -114,8 +141,13 @@ async def test_burst_of_1000_none_missed_or_doubled(sim: RedditSimulator, make: 
     sim.seed_mentions(1000, spread_seconds=60, until=time.time() + 61)
     state = await poll(connector, state)
     assert state.calls == 1 + 3, "one poll stops after max_pages_per_poll pages"
+    arrival = time.time() + 62
     late = [
-        sim.add_comment(f"acme mid-burst {i}", parent=sim.add_submission(f"acme late {i}"))
+        sim.add_comment(
+            f"acme mid-burst {i}",
+            parent=sim.add_submission(f"acme late {i}", created_utc=arrival + i),
+            created_utc=arrival + i,
+        )
         for i in range(3)
     ]
     for _ in range(10):
@@ -180,6 +212,7 @@ async def test_429_with_reset(sim: RedditSimulator, make: Factory) -> None:
         "x-ratelimit-reset": "37",
     }
     sim.inject("new", 429, {"message": "Too Many Requests", "error": 429}, headers)
+    sim.reset_requests()
     with pytest.raises(RateLimited) as caught:
         await connector.fetch(state.cursor)
     assert caught.value.retry_after is not None and 35 <= caught.value.retry_after <= 37
@@ -193,6 +226,7 @@ async def test_low_remaining_stops_before_the_server_refuses(
     state = await poll(connector)
     sim.add_submission("acme")
     sim.limit = sim._window.used + 2
+    sim.reset_requests()
     with pytest.raises(RateLimited) as caught:
         await connector.fetch(state.cursor)
     assert caught.value.retry_after is not None and caught.value.retry_after > 500

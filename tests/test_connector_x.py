@@ -107,15 +107,49 @@ async def test_steady_polling_uses_since_id_with_overlap(sim: XSimulator, make: 
     connector = make(overlap=30)
     sim.seed_mentions(3, spread_seconds=60)
     state = await poll(connector)
-    since = XCursor.load(state.cursor).streams["mentions"].since_id
-    assert since is not None
+    first = XCursor.load(state.cursor).streams["mentions"]
+    assert first.since_id is not None and first.began is not None
     new = [sim.add_tweet(f"@acme new {i}") for i in range(4)]
     sim.reset_requests()
     state = await poll(connector, state)
     request = sim.calls("mentions")[0]
-    assert int(request.query["since_id"]) == since - (30_000 << 22)
+    lowered = snowflake_at(first.began - 30)
+    assert lowered < first.since_id, "the newest post is younger than the overlap"
+    assert int(request.query["since_id"]) == lowered
     assert {str(t.id) for t in new} <= state.ids()
     assert len(state.mentions) == 7
+
+
+async def test_quiet_stream_rereads_nothing(sim: XSimulator, make: Factory) -> None:
+    made = sim.seed_mentions(5, spread_seconds=600, until=datetime.now(UTC) - timedelta(minutes=2))
+    connector = make(overlap=30)
+    state = await poll(connector)
+    assert len(state.mentions) == 5
+    since = XCursor.load(state.cursor).streams["mentions"].since_id
+    assert since == max(t.id for t in made)
+    sim.reset_requests()
+    page = await connector.fetch(state.cursor)
+    (request,) = sim.calls("mentions")
+    assert int(request.query["since_id"]) == since
+    assert page.mentions == [] and not page.has_more
+
+
+async def test_steady_polls_after_a_burst_reread_at_most_one_page(
+    sim: XSimulator, make: Factory
+) -> None:
+    connector = make(initial_lookback=0, overlap=30, max_pages_per_poll=50)
+    state = await poll(connector)
+    sim.seed_mentions(1000, spread_seconds=2)
+    sim.reset_requests()
+    state = await poll(connector, state)
+    assert len(state.mentions) == 1000 and len(sim.calls("mentions")) == 10
+    reads = XCursor.load(state.cursor).reads
+    for _ in range(3):
+        sim.reset_requests()
+        state = await poll(connector, state)
+        assert len(sim.calls("mentions")) == 1, "the overlap costs one page, not the burst"
+    assert XCursor.load(state.cursor).reads <= reads + 3 * 100
+    assert len(state.mentions) == 1000
 
 
 async def test_burst_of_1000_across_pages_none_missed_or_doubled(
@@ -297,6 +331,18 @@ async def test_backfill_sweep_catches_late_indexed_posts(sim: XSimulator, make: 
     )
     other = await poll(no_backfill, other)
     assert str(late.id) in other.ids() and str(also_late.id) not in other.ids()
+
+
+async def test_backfill_sweep_is_bounded(sim: XSimulator, make: Factory) -> None:
+    sim.seed_mentions(1000, spread_seconds=1800)
+    connector = make(backfill_interval=0.001, backfill_window=3600, backfill_max_pages=2)
+    state = await poll(connector, max_calls=50)
+    assert len(state.mentions) == 1000
+    sim.reset_requests()
+    state = await poll(connector, state)
+    calls = sim.calls("mentions")
+    assert len(calls) == 2 and "start_time" in calls[0].query
+    assert XCursor.load(state.cursor).streams["mentions"].next_token is None
 
 
 async def test_search_queries_get_the_suffix(sim: XSimulator, make: Factory) -> None:

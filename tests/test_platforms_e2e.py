@@ -85,7 +85,7 @@ async def test_burst_ingested_once_replies_once_and_rate_limit_waits(tmp_path: P
 
             await _wait_for(lambda: len(stored("x")) >= BURST and len(stored("reddit")) >= BURST)
             assert stored("x") == {str(t.id) for t in tweets}
-            assert stored("reddit") == {t.id for t in things}
+            assert stored("reddit") == {t.fullname for t in things}
             assert len(x.calls("mentions")) < 3 * BURST / 100
 
             await _wait_for(lambda: store.counts().get("awaiting_approval", 0) >= 20, 120)

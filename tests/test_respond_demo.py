@@ -40,8 +40,10 @@ def responder() -> Responder:
         ("queued an hour at the Hill Road branch", "your visit to the Hill Road branch"),
         ("transfers have been failing all morning", "transfers failing"),
         ("can't cancel my premium plan", "the trouble cancelling your premium plan"),
-        ("Acme's statement emails show my password in plain text", "the security issue in our "
-         "statement emails"),
+        (
+            "Acme's statement emails show my password in plain text",
+            "the security issue in our statement emails",
+        ),
         ("I think my account was hacked last night", "what's happened to your account"),
         ("just some thoughts about banks in general", ""),
     ],
@@ -59,7 +61,9 @@ def test_problem_phrase_falls_back_to_neutral_wording() -> None:
 
 
 def test_noun_phrases_swap_sides_and_keep_names() -> None:
-    phrases = [p.text for p in noun_phrases("Acme's reset emails and my King Street branch", "Acme")]
+    phrases = [
+        p.text for p in noun_phrases("Acme's reset emails and my King Street branch", "Acme")
+    ]
     assert phrases == ["our reset emails", "your King Street branch"]
 
 
@@ -130,7 +134,9 @@ async def test_hacked_account_gets_urgent_safe_steps(responder: Responder) -> No
 
 async def test_scam_question_on_a_review_site_is_answered_safely(responder: Responder) -> None:
     ctx = DraftContext(
-        mention("Got a text claiming to be Acme asking for my card details. Is it a scam?", "reddit"),
+        mention(
+            "Got a text claiming to be Acme asking for my card details. Is it a scam?", "reddit"
+        ),
         intent="question",
     )
     draft = await responder.draft(ctx)
@@ -183,7 +189,10 @@ def encoder() -> object:
 @pytest.mark.parametrize(
     ("text", "snippet"),
     [
-        ("my card got rejected at a restaurant in Paris, set travel mode and everything", "card-declined"),
+        (
+            "my card got rejected at a restaurant in Paris, set travel mode and everything",
+            "card-declined",
+        ),
         ("is the most I can send in a day 10k?", "transfer-limits"),
         ("someone spent £300 on my card and it wasn't me", "fraud"),
         ("I was billed twice for one purchase", "double-charge"),

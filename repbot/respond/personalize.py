@@ -425,7 +425,12 @@ _WHEN = re.compile(
     r"\bwhen (?:i|we) (?:try|tried|want) to ((?:[a-z]+ ){0,4}?(?:[a-z]+))(?=[.,!?;]|$| and| but)",
     re.I,
 )
-_MATCH_WORDS = {"faceid": "Face ID", "face id": "Face ID", "touchid": "Touch ID", "touch id": "Touch ID"}
+_MATCH_WORDS = {
+    "faceid": "Face ID",
+    "face id": "Face ID",
+    "touchid": "Touch ID",
+    "touch id": "Touch ID",
+}
 
 
 def _match_phrase(match: re.Match[str]) -> str:
@@ -496,10 +501,13 @@ _PRAISE_ADJ = (
     "brilliant|great|amazing|fantastic|excellent|helpful|motivating|instant|better|easy|fast|"
     "quick|lovely|superb|awesome|perfect|friendly|smooth|seamless|incredible|outstanding"
 )
+_ATTRIBUTIVE = frozenset({"instant", "easy", "fast", "quick", "smooth", "seamless"})
+"""Praise adjectives that read well before a bare noun: "notifications are instant" ->
+"the instant notifications"."""
 _CLAUSE = re.compile(r"[^.!?,;:]+")
 _COPULA_PRAISE = re.compile(
     r"^(?P<subject>.+?)\s+(?:is|are|was|were)\s+(?:(?:really|so|very|absolutely|way|just|truly)"
-    rf"\s+)*(?:{_PRAISE_ADJ})\b",
+    rf"\s+)*(?P<adj>{_PRAISE_ADJ})\b",
     re.I,
 )
 _ADJ_FIRST = re.compile(
@@ -528,7 +536,10 @@ def praised(mention: Mention, brand: str = "") -> tuple[str, str]:
         return "", person
     for clause in _CLAUSE.findall(text):
         match = _COPULA_PRAISE.search(clause.strip())
-        thing = _praised_words(match.group("subject").split(), brand_words) if match else ""
+        words = match.group("subject").split() if match else []
+        if match and len(words) == 1 and match.group("adj").lower() in _ATTRIBUTIVE:
+            words = [match.group("adj").lower(), words[0].lower()]
+        thing = _praised_words(words, brand_words) if match else ""
         if thing:
             return thing, ""
     for regex in (_LOVE, _ADJ_FIRST, _SHOUT):

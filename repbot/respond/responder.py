@@ -20,8 +20,8 @@ from repbot.respond import guardrails, limits
 from repbot.respond.config import ResponderConfig
 from repbot.respond.draft import Draft, DraftContext, RankedExample, rank_examples
 from repbot.respond.knowledge import Hit, KnowledgeBase
-from repbot.respond.llm import ChatClient, LLMError, OpenAIChatClient
 from repbot.respond.language import language_name, language_of
+from repbot.respond.llm import ChatClient, LLMError, OpenAIChatClient
 from repbot.respond.personalize import SOCIAL, Problem, address, praised, problem, stars
 from repbot.respond.templates import (
     KINDS,
