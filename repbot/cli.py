@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -182,15 +183,24 @@ def _extra_checks(config: Config) -> list[str]:
         problems += exc.problems
     from repbot.daemon import store_path
 
-    path = store_path(config)
-    parent = path.parent if not path.exists() else path
-    if not os.access(parent if parent.exists() else parent.parent, os.W_OK):
-        problems.append(f"store.path: {path} is not writable")
+    problems += _store_problems(store_path(config))
     problems += _model_problems(config)
     from repbot.respond import check_templates
 
     problems += check_templates(config.responder, config.brand)
     return problems
+
+
+def _store_problems(path: Path) -> list[str]:
+    if path.exists():
+        ok = path.is_file() and os.access(path, os.R_OK | os.W_OK)
+        return [] if ok else [f"store.path: {path} is not a readable, writable file"]
+    ancestor = path.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not (ancestor.is_dir() and os.access(ancestor, os.W_OK)):
+        return [f"store.path: cannot create {path} ({ancestor} is not a writable folder)"]
+    return []
 
 
 def _model_problems(config: Config) -> list[str]:

@@ -127,7 +127,7 @@ class ResponderConfig(BaseModel):
         default=0.4,
         ge=0,
         le=2,
-        description="Minimum lexical (TF-IDF) score, topic bonus included, for a snippet to be used.",
+        description="Minimum lexical (TF-IDF) score, topic bonus included, to use a snippet.",
     )
     knowledge_min_similarity: float = Field(
         default=0.6,

@@ -15,7 +15,8 @@ _NAME = re.compile(r"^[A-Z][a-zA-Z'-]{1,19}$")
 _NOT_NAMES = frozenset({"The", "Official", "Team", "Support", "Mr", "Mrs", "Ms", "Dr", "Anonymous"})
 _NOUN_TEXT = (
     "account accounts app apps atm balance bank bill branch card cards cash charge charges "
-    "chat chatbot code connection dashboard deposit desk device email emails error fee fees feature "
+    "chat chatbot code connection dashboard deposit desk device email emails error fee fees "
+    "feature "
     "goal goals id limit limits loan login machine member message messages mortgage "
     "notification notifications number order overdraft passcode password payee payment "
     "payments phone pin plan pots prompt rate refund salary savings screen service staff "
@@ -102,7 +103,8 @@ TOPICS: tuple[Topic, ...] = (
     ),
     _topic(
         "scam",
-        r"\b(scam\w*|phishing|smishing|pretending to be|claiming to be|fake (?:text|e-?mail|call))\b",
+        r"\b(scam\w*|phishing|smishing|pretending to be|claiming to be|"
+        r"fake (?:text|e-?mail|call))\b",
         "the suspicious {head}",
         "the suspicious message",
         "text texts message messages email emails call",
@@ -150,8 +152,8 @@ TOPICS: tuple[Topic, ...] = (
         "late_payment",
         r"\b((?:salary|wages|payroll|pay|payment|transfer|deposit)\b[^.?!]{0,40}\b(?:late|delayed|"
         r"(?:isn'?t|is not|not) (?:in|here)\b|"
-        r"(?:hasn'?t|haven'?t|has not|have not|not|never|still not) (?:arrived|come|landed))|late (?:salary|wages|"
-        r"payment))\b",
+        r"(?:hasn'?t|haven'?t|has not|have not|not|never|still not) (?:arrived|come|landed))|"
+        r"late (?:salary|wages|payment))\b",
         "{obj} arriving late",
         "your payment arriving late",
         "salary wages payroll payment transfer deposit",
@@ -516,7 +518,8 @@ _ADJ_FIRST = re.compile(
     re.I,
 )
 _LOVE = re.compile(
-    r"\b(?:lov(?:e|ing|ed)|enjoying|thanks for)\s+(?P<thing>(?:the|your|my|our)(?:\s+[A-Za-z'’]+){1,4})",
+    r"\b(?:lov(?:e|ing|ed)|enjoying|thanks for)\s+"
+    r"(?P<thing>(?:the|your|my|our)(?:\s+[A-Za-z'’]+){1,4})",
     re.I,
 )
 _SHOUT = re.compile(r"\bshout-?out to (?P<thing>[\w'’]+(?:\s+[a-z]+)?)", re.I)
