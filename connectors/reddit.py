@@ -107,9 +107,9 @@ class RedditConfig(ConnectorConfig):
 class StreamState:
     """One listing's position: the newest time seen and, mid-burst, the next page.
 
-    ``floor`` (set on a first run without backfill) is the creation time of the newest item
-    that already existed; nothing older is emitted, nor the items in ``skip`` (those created
-    in that same second).
+    ``began`` is when the last sweep started (this machine's clock, epoch seconds). ``floor``
+    (set on a first run without backfill) is the creation time of the newest item that already
+    existed; nothing older is emitted, nor the items in ``skip`` (created in that same second).
     """
 
     seen: float | None = None
@@ -119,6 +119,7 @@ class StreamState:
     budget: int | None = None
     floor: float | None = None
     skip: list[str] | None = None
+    began: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -344,11 +345,18 @@ class RedditConnector(Connector):
         stream.skip = [_name_of(c) for c, t in dated if t == newest] or None
 
     def _begin(self, stream: StreamState) -> None:
-        """Start a sweep: a bounded backfill on a first run, else from ``seen - overlap``."""
+        """Start a sweep: a bounded backfill on a first run, else from the newest item seen,
+        lowered to the items created in the ``overlap`` seconds before the previous sweep
+        (they may have been listed after it); on a quiet stream that lowers nothing."""
+        previous, stream.began = stream.began, time.time()
         if stream.seen is None:
             stream.cut, stream.budget = 0.0, self.cfg.backfill_limit
         else:
-            stream.cut = max(stream.seen - self.cfg.overlap, stream.floor or 0.0)
+            if previous is None:
+                lowered = stream.seen - self.cfg.overlap
+            else:
+                lowered = min(stream.seen, previous - self.cfg.overlap)
+            stream.cut = max(lowered, stream.floor or 0.0)
             stream.budget = None
             if stream.floor is not None and stream.cut > stream.floor:
                 stream.floor = stream.skip = None

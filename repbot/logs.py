@@ -57,6 +57,16 @@ def setup_logging(config: LoggingConfig) -> None:
     root.setLevel(config.level)
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    for noisy in ("apscheduler", "aiohttp.access", "urllib3", "httpx", "filelock", "tweepy",
-                  "prawcore", "praw", "slack_bolt", "slack_sdk"):
+    for noisy in (
+        "apscheduler",
+        "aiohttp.access",
+        "urllib3",
+        "httpx",
+        "filelock",
+        "tweepy",
+        "prawcore",
+        "praw",
+        "slack_bolt",
+        "slack_sdk",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

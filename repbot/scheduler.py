@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -27,7 +28,7 @@ class Scheduler:
         self._scheduler = AsyncIOScheduler(
             timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1}
         )
-        self._running: set[asyncio.Task[object]] = set()
+        self._running: set[asyncio.Task[Any]] = set()
 
     def every(self, name: str, seconds: float, func: JobFunc, *, start_now: bool = True) -> None:
         """Run ``func`` every ``seconds`` (first run immediately unless ``start_now`` is False)."""
@@ -68,7 +69,7 @@ class Scheduler:
         async def run() -> None:
             task = asyncio.current_task()
             if task is not None:
-                self._running.add(task)  # type: ignore[arg-type]
+                self._running.add(task)
             try:
                 await func()
             except asyncio.CancelledError:
@@ -77,6 +78,6 @@ class Scheduler:
                 log.exception("job failed job=%s", name)
             finally:
                 if task is not None:
-                    self._running.discard(task)  # type: ignore[arg-type]
+                    self._running.discard(task)
 
         return run

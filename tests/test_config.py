@@ -130,3 +130,36 @@ def test_run_refuses_public_host_without_console_token(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("server:\n  host: 0.0.0.0\nsources:\n  - {name: d, type: demo}\n")
     assert main(["check", "-c", str(path)]) == 2
+
+
+def test_every_commented_example_source_validates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Uncommenting any example source in config.example.yaml gives a valid config."""
+    text = (ROOT / "config.example.yaml").read_text()
+    block, blocks = [], []
+    for line in text.splitlines():
+        if line.startswith("  # - name:"):
+            if block:
+                blocks.append(block)
+            block = [line]
+        elif block and line.startswith("  #   "):
+            block.append(line)
+        elif block:
+            blocks.append(block)
+            block = []
+    assert len(blocks) >= 4
+    for name in (
+        "X_BEARER_TOKEN",
+        "X_CONSUMER_KEY",
+        "X_CONSUMER_SECRET",
+        "X_ACCESS_TOKEN",
+        "X_ACCESS_TOKEN_SECRET",
+        "REDDIT_CLIENT_ID",
+        "REDDIT_CLIENT_SECRET",
+        "REDDIT_PASSWORD",
+        "FEEDBACK_WEBHOOK_SECRET",
+    ):
+        monkeypatch.setenv(name, f"test-{name.lower()}")
+    for lines in blocks:
+        source = "\n".join(line.replace("  # ", "  ", 1) for line in lines)
+        config = parse_config(f"sources:\n{source}\n")
+        assert len(config.sources) == 1

@@ -80,6 +80,17 @@ async def test_first_run_catches_items_listed_after_it_started(
     assert second.ids() == {t.fullname for t in made}, "created before, listed after the start"
 
 
+async def test_quiet_stream_rereads_almost_nothing(sim: RedditSimulator, make: Factory) -> None:
+    connector = make(queries=[], inbox_mentions=False)
+    state = await poll(connector)
+    made = sim.seed_mentions(20, spread_seconds=100, until=time.time() - 200)
+    state = await poll(connector, state)
+    assert state.ids() == {t.fullname for t in made}
+    page = await connector.fetch(state.cursor)
+    assert len(page.mentions) <= 2, "only the newest item of each stream, at the cut itself"
+    assert not page.has_more
+
+
 async def test_steady_polls_after_a_burst_reread_at_most_one_page(
     sim: RedditSimulator, make: Factory
 ) -> None:

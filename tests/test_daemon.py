@@ -121,7 +121,10 @@ async def test_unanswered_items_age_upward(tmp_path: Path) -> None:
     now = utcnow()
     clock = [now]
     pipeline = Pipeline(
-        store, config, KeywordClassifier(), Responder(config.responder, config.brand),
+        store,
+        config,
+        KeywordClassifier(),
+        Responder(config.responder, config.brand),
         clock=lambda: clock[0],
     )
     store.ingest("s", [make_mention(1, created_at=now)], None)

@@ -92,7 +92,7 @@ async def make(base_url: str, sleeps: Sleeps, **kwargs: Any) -> Responder:
     )
 
 
-def complaint(text: str = "my order #4411 is two weeks late") -> DraftContext:
+def complaint(text: str = "my salary payment #4411 is two days late") -> DraftContext:
     return DraftContext(mention(text), sentiment="negative", intent="complaint", urgency=0.7)
 
 
@@ -107,10 +107,10 @@ async def test_normal_reply(fake: tuple[FakeOpenAI, str]) -> None:
     assert request["model"] == "fake-1" and request["temperature"] == 0.2
     assert [m["role"] for m in request["messages"]] == ["system", "user"]
     assert (
-        "<mention>\nmy order #4411 is two weeks late\n</mention>"
+        "<mention>\nmy salary payment #4411 is two days late\n</mention>"
         in request["messages"][1]["content"]
     )
-    assert "Shipping delays" in request["messages"][0]["content"]
+    assert "Incoming payments and salary timing" in request["messages"][0]["content"]
     assert api.headers[0]["Authorization"] == "Bearer sk-test"
     assert sleeps.calls == []
     await responder.llm.aclose()  # type: ignore[union-attr]

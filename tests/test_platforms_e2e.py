@@ -14,6 +14,7 @@ import yaml
 from repbot.config import parse_config
 from repbot.daemon import Daemon
 from repbot.models import State
+from repbot.store import SqliteStore
 from repbot.testing.fakes import KeywordClassifier
 from repbot.testing.simulators import RedditSimulator, XSimulator
 
@@ -66,7 +67,7 @@ async def test_burst_ingested_once_replies_once_and_rate_limit_waits(tmp_path: P
         await daemon.initialise()
         await daemon.start()
         store = daemon.store
-        assert store is not None
+        assert isinstance(store, SqliteStore)
         try:
             await _wait_for(
                 lambda: (
@@ -87,6 +88,8 @@ async def test_burst_ingested_once_replies_once_and_rate_limit_waits(tmp_path: P
             assert stored("x") == {str(t.id) for t in tweets}
             assert stored("reddit") == {t.fullname for t in things}
             assert len(x.calls("mentions")) < 3 * BURST / 100
+            listings = [r for r in reddit.requests if r.route in ("new", "comments", "mentions")]
+            assert len(listings) < 4 * BURST / 100
 
             await _wait_for(lambda: store.counts().get("awaiting_approval", 0) >= 20, 120)
             chosen = {

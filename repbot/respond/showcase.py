@@ -113,7 +113,7 @@ def label(mentions: list[Mention], brand: BrandConfig) -> list[Labelled]:
             None,
             datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
         )
-    except Exception as exc:  # the classifier is optional here: say why and use the fallback
+    except Exception as exc:  # noqa: BLE001 - the classifier is optional: say why, use the fallback
         return [_fallback(m, f"fallback labels ({type(exc).__name__})") for m in mentions]
     return [
         Labelled(
@@ -142,7 +142,7 @@ def _embedder() -> Embedder | None:
         from repbot.classify import SentenceEmbedder
 
         return SentenceEmbedder.default()
-    except Exception:
+    except Exception:  # noqa: BLE001 - no encoder: lexical retrieval
         return None
 
 
