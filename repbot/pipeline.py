@@ -115,6 +115,7 @@ class Pipeline:
                 examples=examples,
                 others=[t for t in others if t != item.mention.text],
                 probs=dict(item.analysis.get("probs") or {}),
+                language=item.analysis.get("language"),
             )
             try:
                 draft = await self.responder.draft(context)

@@ -10,7 +10,7 @@ from typing import Any
 from repbot.classify.config import UrgencyConfig
 from repbot.classify.intent import SKIP_INTENTS, BrandContext, detect_intent
 from repbot.classify.language import detect_language
-from repbot.classify.sentiment import Classifier
+from repbot.classify.results import Classifier
 from repbot.classify.urgency import score_urgency
 from repbot.models import Mention
 

@@ -12,9 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from repbot.classify.analyze import analyze
-from repbot.classify.config import ClassifierConfig, UrgencyConfig
+from repbot.classify.config import WEIGHTS_DIR, ClassifierConfig, UrgencyConfig
 from repbot.classify.intent import BrandContext
-from repbot.classify.model import WEIGHTS_DIR
 from repbot.errors import ConfigError, ModelError, RepbotError
 from repbot.models import Author, Mention, Metrics
 
@@ -64,7 +63,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not data_dir.is_dir():
         print(f"error: data directory not found: {data_dir}", file=sys.stderr)
         return 2
-    opts = TrainOptions(data_dir=data_dir, out=Path(args.out), epochs=args.epochs, seed=args.seed)
+    opts = TrainOptions(
+        data_dir=data_dir,
+        out=Path(args.out),
+        epochs=args.epochs,
+        seed=args.seed,
+        threads=args.threads,
+    )
     if args.limit:
         opts.limit = args.limit
     summary = train(opts)
@@ -161,6 +166,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     train.add_argument("--epochs", type=float, default=3.0)
     train.add_argument("--seed", type=int, default=13)
     train.add_argument("--limit", type=int, default=None, help="train on N tweets (pilot)")
+    train.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     train.set_defaults(func=_guard(cmd_train))
 
     ev = sub.add_parser("eval", help="score the classifier on a labelled TSV file")

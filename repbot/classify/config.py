@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+"""The committed adapter weights of the embedded default model."""
 
 DEFAULT_ESCALATION_TERMS: dict[str, list[str]] = {
     "legal": ["lawyer", "attorney", "sue", "suing", "lawsuit", "legal action", "court"],

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from repbot.classify.dataset import read_labelled
-from repbot.classify.sentiment import Classifier
+from repbot.classify.results import Classifier
 
 
 def metrics(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from repbot.classify.sentiment import SentimentResult
+from repbot.classify.results import SentimentResult
 from repbot.models import Mention
 
 Intent = Literal["complaint", "question", "praise", "spam", "irrelevant", "other"]

@@ -13,10 +13,9 @@ from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 
 from repbot.classify.lora import inject, merge
+from repbot.classify.results import LABELS
 from repbot.errors import ModelError
 
-LABELS: tuple[str, str, str] = ("negative", "neutral", "positive")
-WEIGHTS_DIR = Path(__file__).parent / "weights"
 ADAPTER_FILE = "adapter.safetensors"
 META_FILE = "adapter.json"
 

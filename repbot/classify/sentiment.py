@@ -6,9 +6,7 @@ import logging
 import threading
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -16,6 +14,7 @@ from transformers import PreTrainedTokenizerBase
 
 from repbot.classify.config import ClassifierConfig
 from repbot.classify.model import LABELS, WEIGHTS_DIR, base_model_dir, load, load_tokenizer
+from repbot.classify.results import SentimentResult
 from repbot.classify.text import normalize
 from repbot.errors import ModelError
 
@@ -29,23 +28,6 @@ _SYNONYMS = {
     "positive": "positive",
     "pos": "positive",
 }
-
-
-@dataclass(frozen=True)
-class SentimentResult:
-    """One text's label (negative | neutral | positive) and the probability of each label."""
-
-    label: str
-    probs: dict[str, float] = field(default_factory=dict)
-
-
-@runtime_checkable
-class Classifier(Protocol):
-    """Anything that labels a batch of texts (sync; the pipeline calls it in a thread)."""
-
-    def classify(self, texts: Sequence[str]) -> list[SentimentResult]:
-        """Return one result per text, in order."""
-        ...
 
 
 def resolve_device(device: str) -> torch.device:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from repbot.classify.config import UrgencyConfig
 from repbot.classify.intent import IntentResult, find_phrase
-from repbot.classify.sentiment import SentimentResult
+from repbot.classify.results import SentimentResult
 from repbot.models import Mention
 
 REPEAT_SATURATION = 3
