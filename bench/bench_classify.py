@@ -16,9 +16,11 @@ from transformers import BertConfig, BertModel, BertPreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from repbot.classify import ClassifierConfig, load_classifier
+from repbot.classify.config import WEIGHTS_DIR
 from repbot.classify.dataset import read_labelled
 from repbot.classify.evaluate import evaluate
-from repbot.classify.model import LABELS, WEIGHTS_DIR, base_model_dir, load, load_tokenizer
+from repbot.classify.model import base_model_dir, load, load_tokenizer
+from repbot.classify.results import LABELS
 from repbot.classify.sentiment import TorchClassifier
 from repbot.classify.text import normalize
 
@@ -31,11 +33,13 @@ SETS = {
     "product/place reviews (tests/data)": ROOT / "tests/data/classify_reviews.tsv",
 }
 RSS_SCRIPT = """
-import resource, sys
+import re
 from repbot.classify import ClassifierConfig, load_classifier
 clf = load_classifier(ClassifierConfig(quantize=QUANT, threads=2))
 clf.classify(["warm up text"] * 64)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+status = open("/proc/self/status").read()
+for key in ("VmRSS", "VmHWM"):
+    print(int(re.search(key + r":\\s+(\\d+)", status).group(1)) // 1024, end=" ")
 """
 
 
@@ -100,12 +104,18 @@ def latency_ms(clf: TorchClassifier, texts: list[str]) -> tuple[float, float]:
     return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
 
 
-def rss_mb(quantize: bool) -> int:
+def rss_mb(quantize: bool) -> tuple[int, int]:
+    """Resident and peak memory (MB) of a fresh process holding the loaded classifier."""
     script = RSS_SCRIPT.replace("QUANT", str(quantize))
     out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+        [sys.executable, "-W", "ignore", "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
-    return int(out.stdout.strip().splitlines()[-1])
+    rss, peak = out.stdout.strip().splitlines()[-1].split()
+    return int(rss), int(peak)
 
 
 def naive_rate(texts: list[str]) -> float:
@@ -147,7 +157,8 @@ def _table(results: dict[str, Any]) -> list[str]:
         f"{f['rate']:.0f} |",
         f"| single-mention latency p50 / p95, ms | {q['latency'][0]:.1f} / {q['latency'][1]:.1f}"
         f" | {f['latency'][0]:.1f} / {f['latency'][1]:.1f} |",
-        f"| peak RSS of loaded classifier, MB | {q['rss']} | {f['rss']} |",
+        f"| RSS / peak of a process with the loaded classifier, MB | {q['rss'][0]} / "
+        f"{q['rss'][1]} | {f['rss'][0]} / {f['rss'][1]} |",
         f"| speed-up vs naive per-item `pipeline()` ({results['naive_rate']:.0f} texts/s) | "
         f"{q['rate'] / results['naive_rate']:.1f}x | {f['rate'] / results['naive_rate']:.1f}x |",
     ]

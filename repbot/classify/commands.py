@@ -163,7 +163,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     train = sub.add_parser("train", help="fine-tune the embedded sentiment classifier")
     train.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR), help="SemEval folder")
     train.add_argument("--out", default=str(WEIGHTS_DIR), help="where to write the weights")
-    train.add_argument("--epochs", type=float, default=3.0)
+    train.add_argument("--epochs", type=float, default=2.0)
     train.add_argument("--seed", type=int, default=13)
     train.add_argument("--limit", type=int, default=None, help="train on N tweets (pilot)")
     train.add_argument("--threads", type=int, default=2, help="torch CPU threads")

@@ -40,13 +40,10 @@ class LoRALinear(nn.Module):
         return out
 
     def merged(self) -> nn.Linear:
-        """A plain ``nn.Linear`` with the update folded into its weight (for inference)."""
-        out = nn.Linear(self.base.in_features, self.base.out_features, self.base.bias is not None)
+        """The base ``nn.Linear`` with the update folded into its weight, in place."""
         with torch.no_grad():
-            out.weight.copy_(self.base.weight + self.scale * (self.lora_b @ self.lora_a))
-            if self.base.bias is not None and out.bias is not None:
-                out.bias.copy_(self.base.bias)
-        return out
+            self.base.weight.add_(self.scale * (self.lora_b @ self.lora_a))
+        return self.base
 
 
 def _parent_and_name(root: nn.Module, dotted: str) -> tuple[nn.Module, str]:

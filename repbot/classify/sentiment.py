@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import logging
 import threading
 import warnings
@@ -12,9 +15,9 @@ import torch
 from torch import nn
 from transformers import PreTrainedTokenizerBase
 
-from repbot.classify.config import ClassifierConfig
-from repbot.classify.model import LABELS, WEIGHTS_DIR, base_model_dir, load, load_tokenizer
-from repbot.classify.results import SentimentResult
+from repbot.classify.config import WEIGHTS_DIR, ClassifierConfig
+from repbot.classify.model import base_model_dir, load, load_tokenizer
+from repbot.classify.results import LABELS, SentimentResult
 from repbot.classify.text import normalize
 from repbot.errors import ModelError
 
@@ -99,12 +102,19 @@ def _quantized(net: nn.Module) -> nn.Module:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             quantized: nn.Module = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
-                net, {nn.Linear}, dtype=torch.qint8
+                net, {nn.Linear}, dtype=torch.qint8, inplace=True
             )
     except (AttributeError, ImportError, RuntimeError) as exc:
         log.warning("int8 quantisation unavailable (%s); using fp32", exc)
         return net
     return quantized
+
+
+def release_freed_memory() -> None:
+    """Give memory freed while building the model back to the OS (glibc keeps it otherwise)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def load_embedded(cfg: ClassifierConfig) -> TorchClassifier:
@@ -115,6 +125,7 @@ def load_embedded(cfg: ClassifierConfig) -> TorchClassifier:
     if cfg.quantize and device.type == "cpu":
         net = _quantized(net)  # type: ignore[assignment]
     net.to(device)
+    release_freed_memory()
 
     def forward(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return torch.softmax(net(ids, mask), dim=-1)

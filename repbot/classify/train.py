@@ -15,7 +15,6 @@ from torch import nn
 
 from repbot.classify.dataset import read_labelled
 from repbot.classify.model import (
-    LABELS,
     AdapterMeta,
     SentimentNet,
     base_model_dir,
@@ -23,6 +22,7 @@ from repbot.classify.model import (
     load_tokenizer,
     save,
 )
+from repbot.classify.results import LABELS
 from repbot.classify.text import normalize
 
 log = logging.getLogger(__name__)
@@ -36,10 +36,10 @@ class TrainOptions:
 
     data_dir: Path
     out: Path
-    epochs: float = 3.0
+    epochs: float = 2.0
     seed: int = 13
     batch_size: int = 32
-    lr: float = 1e-3
+    lr: float = 4e-4
     weight_decay: float = 0.01
     warmup: float = 0.06
     rank: int = 16
