@@ -329,3 +329,24 @@ def test_committed_weights_on_own_sets(embedded: TorchClassifier, name: str) -> 
     report = evaluate(embedded, DATA / name)
     assert report["n"] >= 60
     assert report["macro_recall"] >= 0.6
+
+
+def test_class_weights_power_softens_balancing() -> None:
+    from repbot.classify.train import class_weights
+
+    examples = [([1], 0)] * 10 + [([1], 1)] * 40 + [([1], 2)] * 30
+    balanced = class_weights(examples)
+    assert torch.allclose(balanced, torch.tensor([80 / 30, 80 / 120, 80 / 90]))
+    assert torch.allclose(class_weights(examples, 0.5), balanced.sqrt())
+    assert torch.allclose(class_weights(examples, 0.0), torch.ones(3))
+
+
+def test_train_options_build_loss_and_head_learning_rate(tmp_path: Path) -> None:
+    from repbot.classify.model import AdapterMeta, build
+    from repbot.classify.train import TrainOptions, _optimizer
+
+    opts = TrainOptions(data_dir=tmp_path, out=tmp_path, lr=1e-4, head_lr_scale=5.0)
+    optimizer = _optimizer(build(AdapterMeta(rank=2)), opts)
+    by_size = {len(g["params"]): g["lr"] for g in optimizer.param_groups}
+    assert by_size[2] == pytest.approx(5e-4)  # head weight and bias
+    assert sorted(by_size.values())[0] == pytest.approx(1e-4)

@@ -70,6 +70,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         threads=args.threads,
     )
+    for name in ("class_weight_power", "label_smoothing", "head_lr_scale"):
+        if getattr(args, name) is not None:
+            setattr(opts, name, getattr(args, name))
     if args.limit:
         opts.limit = args.limit
     summary = train(opts)
@@ -167,6 +170,13 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     train.add_argument("--seed", type=int, default=13)
     train.add_argument("--limit", type=int, default=None, help="train on N tweets (pilot)")
     train.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    train.add_argument(
+        "--class-weight-power",
+        type=float,
+        help="class weights (n / (3 * count)) ** P: 1 balanced, 0.5 sqrt (default: recipe)",
+    )
+    train.add_argument("--label-smoothing", type=float, help="default: the recipe's")
+    train.add_argument("--head-lr-scale", type=float, help="head lr = lr * S (default: recipe)")
     train.set_defaults(func=_guard(cmd_train))
 
     ev = sub.add_parser("eval", help="score the classifier on a labelled TSV file")

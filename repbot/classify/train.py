@@ -44,6 +44,9 @@ class TrainOptions:
     warmup: float = 0.06
     rank: int = 16
     alpha: float = 32.0
+    class_weight_power: float = 1.0
+    label_smoothing: float = 0.0
+    head_lr_scale: float = 1.0
     max_tokens: int = 64
     threads: int = 2
     limit: int | None = None
@@ -95,11 +98,16 @@ def collate(items: list[tuple[list[int], int]]) -> tuple[torch.Tensor, torch.Ten
     return input_ids, mask, torch.tensor([lab for _, lab in items])
 
 
-def class_weights(examples: list[tuple[list[int], int]]) -> torch.Tensor:
-    """Balanced weights ``n / (k * count)`` so every class counts equally in the loss."""
+def class_weights(examples: list[tuple[list[int], int]], power: float = 1.0) -> torch.Tensor:
+    """Class weights ``(n / (k * count)) ** power``.
+
+    ``power`` 1 balances the classes fully (each counts equally in the loss), 0.5 is the
+    softer square-root inverse frequency, 0 leaves the loss unweighted.
+    """
     counts = Counter(lab for _, lab in examples)
     total, k = len(examples), len(LABELS)
-    return torch.tensor([total / (k * max(counts[i], 1)) for i in range(k)], dtype=torch.float)
+    weights = [(total / (k * max(counts[i], 1))) ** power for i in range(k)]
+    return torch.tensor(weights, dtype=torch.float)
 
 
 def _schedule(step: int, total: int, warmup: int) -> float:
@@ -109,11 +117,14 @@ def _schedule(step: int, total: int, warmup: int) -> float:
 
 
 def _optimizer(net: SentimentNet, opts: TrainOptions) -> torch.optim.Optimizer:
-    decay = [p for n, p in net.named_parameters() if p.requires_grad and "LayerNorm" not in n]
-    no_decay = [p for n, p in net.named_parameters() if p.requires_grad and "LayerNorm" in n]
+    named = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
+    head = [p for n, p in named if n.startswith("head.")]
+    decay = [p for n, p in named if "LayerNorm" not in n and not n.startswith("head.")]
+    no_decay = [p for n, p in named if "LayerNorm" in n]
     groups = [
-        {"params": decay, "weight_decay": opts.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
+        {"params": decay, "weight_decay": opts.weight_decay, "lr": opts.lr},
+        {"params": no_decay, "weight_decay": 0.0, "lr": opts.lr},
+        {"params": head, "weight_decay": opts.weight_decay, "lr": opts.lr * opts.head_lr_scale},
     ]
     return torch.optim.AdamW(groups, lr=opts.lr)
 
@@ -140,12 +151,30 @@ def train(opts: TrainOptions) -> dict[str, object]:
     rng = random.Random(opts.seed)
     examples = load_examples(opts, rng)
     meta = AdapterMeta(rank=opts.rank, alpha=opts.alpha, max_tokens=opts.max_tokens)
+    started = time.monotonic()
+    net = fit(examples, meta, opts, rng)
+    return _save(net, meta, opts, _steps(len(examples), opts), started, len(examples), opts.out)
+
+
+def _steps(n_examples: int, opts: TrainOptions) -> int:
+    return int(-(-n_examples // opts.batch_size) * opts.epochs)
+
+
+def fit(
+    examples: list[tuple[list[int], int]],
+    meta: AdapterMeta,
+    opts: TrainOptions,
+    rng: random.Random,
+) -> SentimentNet:
+    """Train a fresh network on encoded ``examples`` with the recipe in ``opts``."""
     net = build(meta)
     net.train()
-    loss_fn = nn.CrossEntropyLoss(weight=class_weights(examples))
+    loss_fn = nn.CrossEntropyLoss(
+        weight=class_weights(examples, opts.class_weight_power),
+        label_smoothing=opts.label_smoothing,
+    )
     optimizer = _optimizer(net, opts)
-    steps_per_epoch = -(-len(examples) // opts.batch_size)
-    total = int(steps_per_epoch * opts.epochs)
+    total = _steps(len(examples), opts)
     warmup = int(total * opts.warmup)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _schedule(s, total, warmup))
     log.info("training on %d examples, %d steps", len(examples), total)
@@ -167,7 +196,7 @@ def train(opts: TrainOptions) -> dict[str, object]:
                 _save(net, meta, opts, step, started, len(examples), opts.out / "checkpoint")
             if step >= total:
                 break
-    return _save(net, meta, opts, step, started, len(examples), opts.out)
+    return net
 
 
 def _save(
@@ -185,6 +214,9 @@ def _save(
         "steps": step,
         "batch_size": opts.batch_size,
         "lr": opts.lr,
+        "head_lr_scale": opts.head_lr_scale,
+        "class_weight_power": opts.class_weight_power,
+        "label_smoothing": opts.label_smoothing,
         "examples": n_examples,
         "seconds": round(time.monotonic() - started, 1),
         "threads": opts.threads,
