@@ -127,7 +127,8 @@ def run(quick: bool = False) -> str:
 | file source → store, {n:,} JSONL records (parse, validate, dedupe, \
 one transaction per page) | {n / ours:,.0f} records/s ({ours:.2f} s) |
 | baseline: raw `sqlite3.executemany` of the same lines as JSON blobs | {n / raw:,.0f} records/s |
-| ours vs the raw floor | {ours / raw:.1f}× the raw floor's time (validation, dedupe, audit, cursor) |
+| ours vs the raw floor | {ours / raw:.1f}× the raw floor's time \
+(validation, dedupe, audit, cursor) |
 | daemon idle RSS after the demo settled (embedded classifier + encoder loaded, \
 server up) | {daemon_kib / 1024:,.0f} MiB |
 | baseline: bare `python -c "import torch, transformers"` | {bare_kib / 1024:,.0f} MiB |

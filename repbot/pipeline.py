@@ -104,7 +104,10 @@ class Pipeline:
         for item in items:
             intent = item.intent or "other"
             urgency = item.urgency or 0.0
-            if not self.responder.should_reply(intent, urgency, item.sentiment or "neutral"):
+            language = item.analysis.get("language")
+            if not self.responder.should_reply(
+                intent, urgency, item.sentiment or "neutral", language
+            ):
                 self.store.skip(item.id, f"no reply needed ({intent}, urgency {urgency:.2f})")
                 continue
             context = DraftContext(
@@ -115,7 +118,7 @@ class Pipeline:
                 examples=examples,
                 others=[t for t in others if t != item.mention.text],
                 probs=dict(item.analysis.get("probs") or {}),
-                language=item.analysis.get("language"),
+                language=language,
             )
             try:
                 draft = await self.responder.draft(context)

@@ -102,3 +102,23 @@ def test_brand_context_from_config_dict_and_object() -> None:
     ctx = BrandContext.from_config(cfg)
     assert ctx.handles == ("AppleBankHelp",) and ctx.exclude_terms == ("iphone",)
     assert BrandContext.from_config({"name": "B", "handles": ["b"]}).handles == ("b",)
+
+
+def test_stars_outrank_the_model_for_reviews() -> None:
+    from datetime import UTC, datetime
+
+    from repbot.classify import SentimentResult, detect_intent
+    from repbot.models import Mention
+
+    review = Mention(
+        platform="google_business",
+        external_id="r4",
+        kind="review",
+        rating=4,
+        text="Helpful staff, sorted my standing orders quickly. Parking is a nightmare though.",
+        created_at=datetime(2026, 11, 1, tzinfo=UTC),
+    )
+    gloomy = SentimentResult("negative", {"negative": 0.7, "neutral": 0.2, "positive": 0.1})
+    assert detect_intent(review, gloomy).intent == "praise"
+    one_star = review.model_copy(update={"rating": 1})
+    assert detect_intent(one_star, gloomy).intent == "complaint"

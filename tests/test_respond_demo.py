@@ -208,3 +208,13 @@ def test_sentence_encoder_retrieval(encoder: object, text: str, snippet: str | N
     responder = Responder(cfg, brand(), embedder=encoder)  # type: ignore[arg-type]
     hits = responder.knowledge.search(text, 1, cfg.knowledge_min_similarity)
     assert [h.snippet.id for h in hits] == ([snippet] if snippet else [])
+
+
+def test_foreign_language_mentions_always_reach_a_human() -> None:
+    from repbot.brand import BrandConfig
+    from repbot.respond import Responder, ResponderConfig
+
+    responder = Responder(ResponderConfig(), BrandConfig())
+    assert responder.should_reply("other", 0.1, "neutral", "es")
+    assert not responder.should_reply("other", 0.1, "neutral", "en")
+    assert not responder.should_reply("spam", 0.1, "neutral", "es")

@@ -222,6 +222,8 @@ def _complaint_reason(lowered: str, sentiment: SentimentResult, rating: int | No
     negative = sentiment.probs.get("negative", 0.0)
     if rating is not None and rating <= 2:
         return f"{rating}-star review"
+    if rating is not None and rating >= 4:
+        return None  # the author's own stars outrank the model: a gripe in a 4-star review
     phrase = find_phrase(lowered, COMPLAINT_PHRASES)
     if phrase and negative >= 0.25:
         return f"complaint phrase '{phrase}' with negative tone"
@@ -232,7 +234,7 @@ def _complaint_reason(lowered: str, sentiment: SentimentResult, rating: int | No
 
 def _praise_reason(lowered: str, sentiment: SentimentResult, rating: int | None) -> str | None:
     positive = sentiment.probs.get("positive", 0.0)
-    if rating is not None and rating >= 4 and sentiment.label != "negative":
+    if rating is not None and rating >= 4:
         return f"{rating}-star review"
     if sentiment.label == "positive" and positive >= 0.6:
         return f"positive sentiment ({positive:.2f})"

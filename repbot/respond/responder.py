@@ -89,11 +89,19 @@ class Responder:
         if self._owns_llm and isinstance(self.llm, OpenAIChatClient):
             await self.llm.aclose()
 
-    def should_reply(self, intent: str, urgency: float, sentiment: str) -> bool:
-        """Whether a mention with this analysis gets a draft (spam and irrelevant never do)."""
+    def should_reply(
+        self, intent: str, urgency: float, sentiment: str, language: str | None = None
+    ) -> bool:
+        """Whether a mention with this analysis gets a draft (spam and irrelevant never do).
+
+        A mention in a language the team does not write (``responder.languages``) gets a draft
+        whatever its intent: the English sentiment model cannot judge it, so a human should.
+        """
         if intent in NO_REPLY or intent not in self.cfg.reply_intents:
             return False
         if intent == "other" and sentiment == "negative" and self.cfg.negative_other_replies:
+            return True
+        if language and language not in self.cfg.languages and language != "en":
             return True
         return urgency >= self.cfg.min_urgency.get(intent, 0.0)
 
