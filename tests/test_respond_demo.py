@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from test_respond_helpers import brand, mention
 
-from repbot.errors import ModelError
 from repbot.respond import DraftContext, Responder, ResponderConfig
 from repbot.respond.guardrails import check
 from repbot.respond.language import language_of
@@ -180,10 +179,7 @@ def test_unrelated_text_gets_no_snippet(responder: Responder, text: str) -> None
 def encoder() -> object:
     from repbot.classify import SentenceEmbedder
 
-    try:
-        return SentenceEmbedder.default()
-    except ModelError as exc:  # pragma: no cover - depends on the packaged encoder
-        pytest.skip(f"sentence encoder unavailable: {exc}")
+    return SentenceEmbedder.default()  # a required dependency: failing to load is a failure
 
 
 @pytest.mark.parametrize(
