@@ -35,7 +35,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("names", nargs="*", help="e.g. pipeline classify (default: all)")
     parser.add_argument("--quick", action="store_true", help="smaller runs (smoke test)")
-    parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    parser.add_argument(
+        "--out", help="file to write (default: bench/RESULTS.md for a full run, else stdout)"
+    )
     args = parser.parse_args()
     names = args.names or sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
     sections = []
@@ -53,8 +55,13 @@ def main() -> int:
         "Timings on shared machines are noisy: compare the ratios against the baselines "
         "measured in the same run, not absolute figures across runs.\n"
     )
-    Path(args.out).write_text(header + "\n" + "\n\n".join(sections) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}", file=sys.stderr)
+    text = header + "\n" + "\n\n".join(sections) + "\n"
+    out = args.out or (None if args.names else str(HERE / "RESULTS.md"))
+    if out is None:
+        print(text)
+        return 0
+    Path(out).write_text(text, encoding="utf-8")
+    print(f"wrote {out}", file=sys.stderr)
     return 0
 
 

@@ -68,7 +68,7 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-def _idle_rss(directory: Path, settle: float) -> tuple[int, int]:
+def _idle_rss(directory: Path, settle: float) -> tuple[int, int, float]:
     config = directory / "repbot.yaml"
     config.write_text(
         "store: {path: ./d.db}\n"
@@ -94,8 +94,10 @@ def _idle_rss(directory: Path, settle: float) -> tuple[int, int]:
         time.sleep(settle)
         daemon = _rss_kib(process.pid)
     finally:
+        stopping = time.perf_counter()
         process.send_signal(signal.SIGTERM)
-        process.wait(timeout=15)
+        process.wait(timeout=60)
+        stop_s = time.perf_counter() - stopping
     bare = subprocess.run(
         [
             sys.executable,
@@ -108,7 +110,7 @@ def _idle_rss(directory: Path, settle: float) -> tuple[int, int]:
         text=True,
         check=True,
     )
-    return daemon, int(bare.stdout.strip())
+    return daemon, int(bare.stdout.strip()), stop_s
 
 
 def run(quick: bool = False) -> str:
@@ -119,7 +121,7 @@ def run(quick: bool = False) -> str:
         _write(directory / "in.jsonl", n)
         ours = asyncio.run(_import(directory, n))
         raw = _baseline(directory)
-        daemon_kib, bare_kib = _idle_rss(directory, settle=5 if quick else 15)
+        daemon_kib, bare_kib, stop_s = _idle_rss(directory, settle=5 if quick else 15)
     return f"""### Foundation: import rate and idle memory (`bench/bench_pipeline.py`)
 
 | measure | value |
@@ -132,5 +134,6 @@ one transaction per page) | {n / ours:,.0f} records/s ({ours:.2f} s) |
 | daemon idle RSS after the demo settled (embedded classifier + encoder loaded, \
 server up) | {daemon_kib / 1024:,.0f} MiB |
 | baseline: bare `python -c "import torch, transformers"` | {bare_kib / 1024:,.0f} MiB |
+| SIGTERM → process exit (target ≤ 10 s) | {stop_s:.2f} s |
 
 Command: `.venv/bin/python -m bench pipeline`."""

@@ -181,9 +181,7 @@ def _extra_checks(config: Config) -> list[str]:
         _check_console_token(config)
     except ConfigError as exc:
         problems += exc.problems
-    from repbot.daemon import store_path
-
-    problems += _store_problems(store_path(config))
+    problems += _store_problems(config.store_file())
     problems += _model_problems(config)
     from repbot.respond import check_templates
 
@@ -253,11 +251,10 @@ def _cmd_poll(args: argparse.Namespace) -> int:
 
 
 async def _poll(config: Config, source: str, process: bool) -> int:
-    from repbot.daemon import store_path
     from repbot.runner import SourceRunner
 
     config.source(source)
-    store = SqliteStore(store_path(config))
+    store = SqliteStore(config.store_file())
     connector = build_source(config, source)
     try:
         runner = SourceRunner(store, connector)
@@ -306,9 +303,7 @@ async def _process(config: Config, store: SqliteStore) -> None:
 
 def _cmd_queue(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    from repbot.daemon import store_path
-
-    store = SqliteStore(store_path(config))
+    store = SqliteStore(config.store_file())
     try:
         states = [State(s) for s in args.state] if args.state else None
         items = store.queue(states, args.platform, args.intent, args.limit)
@@ -414,9 +409,7 @@ def _cmd_connectors(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    from repbot.daemon import store_path
-
-    store = SqliteStore(store_path(config))
+    store = SqliteStore(config.store_file())
     try:
         counts, times = store.counts(), store.response_times()
         data = {"queue": counts, "response_seconds": times, "alerts": store.alerts(10)}

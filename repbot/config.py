@@ -126,6 +126,10 @@ class Config(BaseModel):
         """The folder relative paths in the config are resolved against."""
         return self.path.parent if self.path else Path.cwd()
 
+    def store_file(self) -> Path:
+        """The SQLite file, a relative ``store.path`` resolved against the config's folder."""
+        return self.base_dir() / self.store.path
+
 
 def resolve_config_path(path: str | Path | None) -> Path:
     """``path``, else $REPBOT_CONFIG, else ./repbot.yaml."""

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -31,11 +30,6 @@ from repbot.server import Server, build_app
 from repbot.store import SqliteStore, Store
 
 log = logging.getLogger(__name__)
-
-
-def store_path(config: Config) -> Path:
-    """The SQLite file, relative paths resolved against the config file's folder."""
-    return config.base_dir() / config.store.path
 
 
 class Daemon:
@@ -70,7 +64,7 @@ class Daemon:
     async def initialise(self) -> None:
         """Open the store, load models, build connectors and the server (fails fast)."""
         cfg = self.config
-        self.store = SqliteStore(store_path(cfg))
+        self.store = SqliteStore(cfg.store_file())
         classifier = self._classifier
         if classifier is None:
             classifier = await asyncio.to_thread(load_classifier, cfg.classifier)

@@ -4,9 +4,7 @@ duplicated; approved replies are posted exactly once; a rate limit makes the sou
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -15,18 +13,11 @@ from repbot.config import parse_config
 from repbot.daemon import Daemon
 from repbot.models import State
 from repbot.store import SqliteStore
-from repbot.testing.fakes import KeywordClassifier
+from repbot.testing.fakes import KeywordClassifier, wait_until
 from repbot.testing.simulators import RedditSimulator, XSimulator
 
 pytestmark = pytest.mark.slow
 BURST = 1000
-
-
-async def _wait_for(predicate: Any, timeout: float = 90.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.1)
 
 
 def _config(tmp_path: Path, x: XSimulator, reddit: RedditSimulator) -> str:
@@ -69,7 +60,7 @@ async def test_burst_ingested_once_replies_once_and_rate_limit_waits(tmp_path: P
         store = daemon.store
         assert isinstance(store, SqliteStore)
         try:
-            await _wait_for(
+            await wait_until(
                 lambda: (
                     all(s.last_success for s in store.source_status())
                     and len(store.source_status()) == 2
@@ -84,14 +75,14 @@ async def test_burst_ingested_once_replies_once_and_rate_limit_waits(tmp_path: P
                 ).fetchall()
                 return {r[0] for r in rows}
 
-            await _wait_for(lambda: len(stored("x")) >= BURST and len(stored("reddit")) >= BURST)
+            await wait_until(lambda: len(stored("x")) >= BURST and len(stored("reddit")) >= BURST)
             assert stored("x") == {str(t.id) for t in tweets}
             assert stored("reddit") == {t.fullname for t in things}
             assert len(x.calls("mentions")) < 3 * BURST / 100
             listings = [r for r in reddit.requests if r.route in ("new", "comments", "mentions")]
             assert len(listings) < 4 * BURST / 100
 
-            await _wait_for(lambda: store.counts().get("awaiting_approval", 0) >= 20, 120)
+            await wait_until(lambda: store.counts().get("awaiting_approval", 0) >= 20, 120)
             chosen = {
                 p: store.queue([State.AWAITING_APPROVAL], platform=p, limit=3)
                 for p in ("x", "reddit")
@@ -100,8 +91,8 @@ async def test_burst_ingested_once_replies_once_and_rate_limit_waits(tmp_path: P
                 for item in items:
                     store.decide(item.id, "approve", "tester", text=f"Sorry about that #{item.id}")
             ids = [i.id for items in chosen.values() for i in items]
-            await _wait_for(lambda: all(store.get(i).state is State.POSTED for i in ids))
-            await asyncio.sleep(1)
+            await wait_until(lambda: all(store.get(i).state is State.POSTED for i in ids))
+            assert await daemon.poster.run_once() == 0  # nothing left that could post again
             assert sorted(t.text for t in x.replies_by_brand()) == sorted(
                 f"Sorry about that #{i.id}" for i in chosen["x"]
             )
@@ -115,9 +106,10 @@ async def test_burst_ingested_once_replies_once_and_rate_limit_waits(tmp_path: P
                 times=5,
             )
             runner = daemon.runners["x"]
-            await _wait_for(lambda: runner.not_before > runner.clock() + 60)
+            await wait_until(lambda: runner.not_before > runner.clock() + 60)
             calls = len(x.calls("mentions"))
-            await asyncio.sleep(2.5)
+            for _ in range(3):
+                assert "backoff" in ((await runner.poll()).skipped_reason or "")
             assert len(x.calls("mentions")) == calls
             assert not store.source_status()[1].disabled
         finally:
