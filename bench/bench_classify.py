@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 import subprocess
 import sys
@@ -160,42 +161,115 @@ def quality(clf: TorchClassifier) -> dict[str, dict[str, Any]]:
         return {name: evaluate(clf, path) for name, path in sets.items()}
 
 
+def onnx_classifier(tmp: Path) -> TorchClassifier | None:
+    """The same merged network exported to ONNX and quantised to int8 (per channel) by
+    ONNX Runtime: measured against the shipped torch runtime, not used by repbot."""
+    try:
+        import onnxruntime
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError:
+        return None
+    net, _ = load(WEIGHTS_DIR)
+    sample = torch.ones((2, 16), dtype=torch.long)
+    axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}}
+    fp32, int8 = tmp / "model.onnx", tmp / "model.int8.onnx"
+    torch.onnx.export(
+        net,
+        (sample, sample),
+        str(fp32),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["logits"],
+        dynamic_axes=axes,
+        opset_version=17,
+        dynamo=False,
+    )
+    logging.getLogger().setLevel(logging.ERROR)  # ORT's "consider pre-processing" hint
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = 2, 1
+    session = onnxruntime.InferenceSession(str(int8), options, providers=["CPUExecutionProvider"])
+
+    def forward(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        feed = {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}
+        (logits,) = session.run(["logits"], feed)
+        return torch.softmax(torch.from_numpy(logits), dim=-1)
+
+    cfg = ClassifierConfig()
+    return TorchClassifier(
+        forward,
+        load_tokenizer(base_model_dir()),
+        max_tokens=cfg.max_tokens,
+        batch_size=cfg.batch_size,
+        device=torch.device("cpu"),
+    )
+
+
+def speed(clf: TorchClassifier, texts: list[str], single: list[str]) -> dict[str, Any]:
+    return {"rate": throughput(clf, texts), "latency": latency_ms(clf, single)}
+
+
 def measure(quick: bool) -> dict[str, Any]:
     torch.set_num_threads(2)
     texts = corpus(300 if quick else 2000)
     single = texts[: 50 if quick else 200]
-    results: dict[str, Any] = {"n_batch": len(texts), "n_single": len(single)}
-    for quantize in (True, False):
+    variants: dict[str, Any] = {}
+    for quantize, name in ((True, "int8 dynamic (default)"), (False, "fp32")):
         clf = load_classifier(ClassifierConfig(quantize=quantize, threads=2))
-        results[f"q{int(quantize)}"] = {
-            "rate": throughput(clf, texts),
-            "latency": latency_ms(clf, single),
+        variants[name] = speed(clf, texts, single) | {
             "rss": rss_mb(quantize),
             "quality": quality(clf),
         }
-    results["naive_rate"] = naive_rate(texts[: 100 if quick else 300])
-    return results
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx = onnx_classifier(Path(tmp))
+        if onnx is not None:
+            variants["ONNX Runtime int8 (not shipped)"] = speed(onnx, texts, single) | {
+                "quality": quality(onnx)
+            }
+    return {
+        "n_batch": len(texts),
+        "variants": variants,
+        "naive_rate": naive_rate(texts[: 100 if quick else 300]),
+    }
+
+
+def _row(label: str, cells: list[str]) -> str:
+    return f"| {label} | " + " | ".join(cells) + " |"
 
 
 def _table(results: dict[str, Any]) -> list[str]:
-    q, f = results["q1"], results["q0"]
+    variants = results["variants"]
+    cols = list(variants.values())
+    naive = results["naive_rate"]
     rows = [
-        "| figure | int8 dynamic (default) | fp32 |",
-        "|---|---|---|",
-        f"| batch throughput, texts/s ({results['n_batch']} texts) | {q['rate']:.0f} | "
-        f"{f['rate']:.0f} |",
-        f"| single-mention latency p50 / p95, ms | {q['latency'][0]:.1f} / {q['latency'][1]:.1f}"
-        f" | {f['latency'][0]:.1f} / {f['latency'][1]:.1f} |",
-        f"| RSS / peak of a process with the loaded classifier, MB | {q['rss'][0]} / "
-        f"{q['rss'][1]} | {f['rss'][0]} / {f['rss'][1]} |",
-        f"| speed-up vs naive per-item `pipeline()` ({results['naive_rate']:.0f} texts/s) | "
-        f"{q['rate'] / results['naive_rate']:.1f}x | {f['rate'] / results['naive_rate']:.1f}x |",
+        _row("figure", list(variants)),
+        "|---" * (len(cols) + 1) + "|",
+        _row(
+            f"batch throughput, texts/s ({results['n_batch']} texts)",
+            [f"{v['rate']:.0f}" for v in cols],
+        ),
+        _row(
+            "single-mention latency p50 / p95, ms",
+            [f"{v['latency'][0]:.1f} / {v['latency'][1]:.1f}" for v in cols],
+        ),
+        _row(
+            "RSS / peak of a process with the loaded classifier, MB",
+            [f"{v['rss'][0]} / {v['rss'][1]}" if "rss" in v else "—" for v in cols],
+        ),
+        _row(
+            f"speed-up vs naive per-item `pipeline()` ({naive:.0f} texts/s)",
+            [f"{v['rate'] / naive:.1f}x" for v in cols],
+        ),
     ]
-    for name in q["quality"]:
-        a, b = q["quality"][name], f["quality"][name]
+    for name, first in cols[0]["quality"].items():
         rows.append(
-            f"| macro recall / accuracy: {name}, n={a['n']} | {a['macro_recall']:.3f} / "
-            f"{a['accuracy']:.3f} | {b['macro_recall']:.3f} / {b['accuracy']:.3f} |"
+            _row(
+                f"macro recall / accuracy: {name}, n={first['n']}",
+                [
+                    f"{v['quality'][name]['macro_recall']:.3f} / "
+                    f"{v['quality'][name]['accuracy']:.3f}"
+                    for v in cols
+                ],
+            )
         )
     return rows
 
