@@ -26,10 +26,12 @@ from repbot.classify.model import base_model_dir, load, load_tokenizer
 from repbot.classify.results import LABELS
 from repbot.classify.sentiment import TorchClassifier
 from repbot.classify.text import normalize
+from repbot.classify.train import DEV_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-DEV = SHARED / "data/sentiment/semeval-twitter-2013-2016/twitter-2016devtest-A.txt"
+DATA = SHARED / "data/sentiment/semeval-twitter-2013-2016"
+DEV = DATA / DEV_FILE
 SETS = {
     "SemEval 2016 devtest (held out)": DEV,
     "customer-to-brand tweets (tests/data)": ROOT / "tests/data/classify_brand_tweets.tsv",
@@ -294,9 +296,8 @@ def run(quick: bool = False) -> str:
         f"trained by `repbot train` in {info.get('seconds', '?')} s on {info.get('threads', '?')} "
         f"threads, seed {info.get('seed', '?')}, {info.get('epochs', '?')} epochs, "
         f"{info.get('examples', '?')} tweets. Per-class figures: `repbot eval --data FILE --json`.",
-        "Published references on later tweets (macro recall): VADER 0.57, frozen MiniLM + "
-        "logistic regression 0.64, RoBERTa-base fine-tuned 0.71; the first two re-measured on "
-        "this dev file are in the next section.",
+        "The issue's reference figures, and those re-measured on this dev file, are in "
+        'the section "Classifier references re-measured on the dev file".',
         "",
         "Command: `python -m bench classify`" + (" (quick)" if quick else ""),
     ]

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch.nn import functional
 
+from bench.bench_classify import DATA, DEV
 from repbot.classify import ClassifierConfig, load_classifier
 from repbot.classify.dataset import read_labelled
 from repbot.classify.embed import SentenceEmbedder
@@ -25,8 +25,6 @@ from repbot.classify.results import LABELS
 from repbot.classify.text import normalize
 from repbot.classify.train import DEV_FILE, training_files
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared/data/sentiment/semeval-twitter-2013-2016"
 PUBLISHED = {"VADER": 0.57, "frozen MiniLM + LR": 0.64, "RoBERTa-base fine-tuned": 0.71}
 
 
@@ -88,7 +86,7 @@ def measure(quick: bool) -> dict[str, Any]:
     torch.set_num_threads(2)
     rng = np.random.default_rng(13)
     train = [pair for path in training_files(DATA) for pair in read_labelled(path)]
-    dev = list(read_labelled(DATA / DEV_FILE))
+    dev = list(read_labelled(DEV))
     if quick:
         train = [train[i] for i in rng.choice(len(train), 3000, replace=False)]
         dev = dev[:300]
@@ -101,7 +99,7 @@ def measure(quick: bool) -> dict[str, Any]:
     rows["frozen MiniLM + LR"] = metrics(gold, predicted) | {"seconds": seconds}
     for quantize, name in ((True, "repbot embedded, int8 (default)"), (False, "repbot, fp32")):
         clf = load_classifier(ClassifierConfig(quantize=quantize, threads=2))
-        rows[name] = evaluate(clf, DATA / DEV_FILE, limit=len(dev))
+        rows[name] = evaluate(clf, DEV, limit=len(dev))
     return {"rows": rows, "n_train": len(train), "n_dev": len(dev)}
 
 
@@ -135,7 +133,7 @@ def _table(results: dict[str, Any]) -> list[str]:
 def run(quick: bool = False) -> str:
     """Measure and return the Markdown section for bench/RESULTS.md."""
     title = "### Classifier references re-measured on the dev file"
-    if not (DATA / DEV_FILE).is_file():
+    if not (DEV).is_file():
         return f"{title}\n\nSkipped: ../shared/data/sentiment is not present."
     results = measure(quick)
     seconds = results["rows"]["frozen MiniLM + LR"]["seconds"]

@@ -82,6 +82,11 @@ def embedded() -> TorchClassifier:
     return load_classifier(ClassifierConfig())
 
 
+@pytest.fixture(scope="module")
+def fp32() -> TorchClassifier:
+    return load_classifier(ClassifierConfig(quantize=False))
+
+
 ODD_MAP = {"LABEL_0": "negative", "LABEL_1": "neutral", "LABEL_2": "positive"}
 
 
@@ -325,7 +330,7 @@ def test_committed_weights_reach_dev_quality(embedded: TorchClassifier, tmp_path
 
 
 def test_int8_failure_falls_back_to_a_clean_fp32_model(
-    embedded: TorchClassifier, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    fp32: TorchClassifier, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A CPU without int8 kernels gets the fp32 network, not a half-converted one."""
 
@@ -335,14 +340,12 @@ def test_int8_failure_falls_back_to_a_clean_fp32_model(
 
     monkeypatch.setattr(torch.ao.quantization, "quantize_dynamic", half_convert)
     fallback = load_classifier(ClassifierConfig(quantize=True))
-    fp32 = load_classifier(ClassifierConfig(quantize=False))
     texts = ["love the new app", "you charged me twice", "branch opens at 9"]
     assert [r.probs for r in fallback.classify(texts)] == [r.probs for r in fp32.classify(texts)]
     assert "int8 quantisation unavailable (no quantized engine" in caplog.text
 
 
-def test_int8_default_agrees_with_fp32(embedded: TorchClassifier) -> None:
-    fp32 = load_classifier(ClassifierConfig(quantize=False))
+def test_int8_default_agrees_with_fp32(embedded: TorchClassifier, fp32: TorchClassifier) -> None:
     texts = [text for text, _ in read_labelled(DATA / "classify_brand_tweets.tsv")]
     same = sum(
         a.label == b.label
