@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from repbot.errors import InvalidTransition, StoreError
 from repbot.models import State, utcnow
 from repbot.store import SqliteStore
+from repbot.store.migrations import MIGRATIONS
 from repbot.testing.fakes import make_mention
 
 ANALYSIS = {"label": "negative", "intent": "complaint", "urgency": 0.7, "explanation": [["x", 0.7]]}
@@ -30,6 +32,25 @@ def test_migrations_are_numbered_and_recorded_once(tmp_path: Path) -> None:
     assert [r["version"] for r in rows] == [1]
     assert store.schema_version() == 1
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_processes_opening_a_new_store_at_once_migrate_it_once(tmp_path: Path) -> None:
+    """The daemon and a CLI command may both create the store file at the same moment."""
+    path = tmp_path / "race.db"
+    with multiprocessing.get_context("spawn").Pool(6) as pool:
+        versions = pool.map(_open_and_read_version, [path] * 6)
+    assert versions == [len(MIGRATIONS)] * 6
+    store = SqliteStore(path)
+    rows = store.conn.execute("SELECT version FROM schema_migrations").fetchall()
+    assert [r[0] for r in rows] == [v for v, _, _ in MIGRATIONS]
+
+
+def _open_and_read_version(path: Path) -> int:
+    store = SqliteStore(path)
+    try:
+        return store.schema_version()
+    finally:
+        store.close()
 
 
 def test_ingest_dedupes_on_platform_and_external_id(repbot_store: SqliteStore) -> None:

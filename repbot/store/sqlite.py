@@ -86,17 +86,24 @@ class SqliteStore(Store):
             raise
         self.conn.execute("COMMIT")
 
-    def _migrate(self) -> None:
+    def _applied(self) -> set[int]:
         if "schema_migrations" not in self.db.table_names():
-            self.conn.execute(
-                "CREATE TABLE schema_migrations"
+            return set()
+        return {row[0] for row in self.conn.execute("SELECT version FROM schema_migrations")}
+
+    def _migrate(self) -> None:
+        if {version for version, _, _ in MIGRATIONS} <= self._applied():
+            return  # the usual case: no write lock taken
+        # Checked again under the write lock: another process may be creating the same file.
+        with self._tx() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations"
                 " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
-        done = {r["version"] for r in self.db["schema_migrations"].rows}
-        for version, name, sql in MIGRATIONS:
-            if version in done:
-                continue
-            with self._tx() as conn:
+            done = self._applied()
+            for version, name, sql in MIGRATIONS:
+                if version in done:
+                    continue
                 for statement in _split_sql(sql):
                     conn.execute(statement)
                 conn.execute(
