@@ -1,7 +1,9 @@
 """The ``file`` source: imports JSONL or CSV exports and follows a growing file.
 
 The cursor is the byte offset after the last complete record, so a restart resumes exactly
-where the last committed page ended; a half-written last line waits for its newline.
+where the last committed page ended; a half-written last line waits for its newline. A CSV
+field may span lines inside quotes; an invalid UTF-8 byte becomes U+FFFD instead of costing
+the record.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from repbot.records import record_to_mention
 from repbot.sandbox import SandboxConfig, SandboxConnector
 
 log = logging.getLogger(__name__)
+MAX_CSV_RECORD_LINES = 200
 
 
 class FileConfig(SandboxConfig):
@@ -71,14 +74,14 @@ class FileConnector(SandboxConnector):
     def _read(self, handle: io.BufferedReader, offset: int, header: bytes) -> Page:
         mentions: list[Mention] = []
         malformed = 0
-        columns = next(csv.reader([header.decode("utf-8-sig")])) if header else []
+        columns = next(csv.reader([header.decode("utf-8-sig", "replace")])) if header else []
         full = False
         for count in range(self.config.batch_size + 1):
             if count == self.config.batch_size:
                 full = True
                 break
-            line = handle.readline()
-            if not line.endswith(b"\n"):
+            line = _next_line(handle, len(columns))
+            if line is None:
                 break
             position = offset
             offset += len(line)
@@ -87,7 +90,7 @@ class FileConnector(SandboxConnector):
             try:
                 record = self._record(line, columns)
                 mentions.append(self.to_mention(record))
-            except (ValueError, ValidationError, KeyError, TypeError) as exc:
+            except Exception as exc:  # noqa: BLE001 - any record that does not map is malformed
                 malformed += 1
                 log.warning(
                     "skipped malformed record source=%s file=%s byte=%d error=%s",
@@ -100,9 +103,9 @@ class FileConnector(SandboxConnector):
         return Page(mentions=mentions, cursor=str(offset), malformed=malformed, has_more=more)
 
     def _record(self, line: bytes, columns: list[str]) -> dict[str, Any]:
-        text = line.decode("utf-8")
+        text = line.decode("utf-8", "replace")  # a bad byte costs one character, not the record
         if columns:
-            values = next(csv.reader([text]))
+            values = _csv_values(text)
             if len(values) != len(columns):
                 raise ValueError(f"expected {len(columns)} columns, got {len(values)}")
             return dict(zip(columns, values, strict=True))
@@ -114,6 +117,51 @@ class FileConnector(SandboxConnector):
     def to_mention(self, record: dict[str, Any]) -> Mention:
         """A Mention from one record, applying the field mapping."""
         return record_to_mention(record, self.config.mapping, self.config.platform)
+
+
+def _next_line(handle: io.BufferedReader, columns: int) -> bytes | None:
+    """The next complete record (a CSV record may span lines inside quotes), or None to wait.
+
+    A quote that does not close within ``MAX_CSV_RECORD_LINES`` lines or before the end of the
+    file, or lines that do not parse as one record of ``columns`` values, make the first line a
+    record of its own (it is then malformed): one stray quote costs one line, never the lines
+    after it. A quoted line that is the last complete line waits for the next one.
+    """
+    start = handle.tell()
+    line = handle.readline()
+    if not line.endswith(b"\n"):
+        return None
+    if not columns or line.count(b'"') % 2 == 0:
+        return line
+    record = line
+    for _ in range(MAX_CSV_RECORD_LINES):
+        more = handle.readline()
+        if not more.endswith(b"\n"):
+            if record == line:
+                handle.seek(start)  # the rest of the record may still be being written
+                return None
+            break  # complete lines follow and none closes the quote: a stray quote
+        record += more
+        if record.count(b'"') % 2 == 0:
+            if _parses_as(record, columns):
+                return record
+            break
+    handle.seek(start + len(line))
+    return line
+
+
+def _parses_as(record: bytes, columns: int) -> bool:
+    try:
+        return len(_csv_values(record.decode("utf-8", "replace"))) == columns
+    except csv.Error:
+        return False
+
+
+def _csv_values(text: str) -> list[str]:
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if len(rows) != 1:
+        raise ValueError(f"expected one CSV record, got {len(rows)}")
+    return rows[0]
 
 
 def _short(exc: Exception) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -26,7 +27,7 @@ from typing import Any, ClassVar, Literal
 import praw
 import prawcore
 from praw.exceptions import PRAWException, RedditAPIException
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from repbot.connector import Connector, ConnectorConfig
 from repbot.errors import AuthError, ConnectorError, PostError, RateLimited, TransientError
@@ -430,7 +431,7 @@ class RedditConnector(Connector):
         for key, child in unique:
             try:
                 mention = self._to_mention(child)
-            except (KeyError, TypeError, ValueError, ValidationError) as exc:
+            except Exception as exc:  # noqa: BLE001 - any item that does not map is malformed
                 page.malformed += 1
                 log.warning(
                     "reddit[%s]: %s: skipped malformed %s: %s",
@@ -622,7 +623,8 @@ def _remember(
 
 def _karma(user: dict[str, Any]) -> int | None:
     parts = [user.get("link_karma"), user.get("comment_karma")]
-    values = [int(p) for p in parts if isinstance(p, int | float)]
+    finite = [p for p in parts if isinstance(p, int) or (isinstance(p, float) and math.isfinite(p))]
+    values = [int(p) for p in finite]
     return sum(values) if values else None
 
 

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import time
 from typing import Any, ClassVar
 
@@ -66,25 +67,28 @@ class WebhookConnector(SandboxConnector):
 
     def verify(self, headers: dict[str, str], body: bytes, now: float | None = None) -> None:
         """Raise AuthError unless the request is signed with our secret and fresh."""
-        timestamp = headers.get(TIMESTAMP_HEADER, "")
-        signature = headers.get(SIGNATURE_HEADER, "")
+        named = {key.lower(): value for key, value in headers.items()}  # names ignore case
+        timestamp = named.get(TIMESTAMP_HEADER.lower(), "")
+        signature = named.get(SIGNATURE_HEADER.lower(), "")
         try:
             age = abs((now or time.time()) - float(timestamp))
         except ValueError as exc:
             raise AuthError("missing or invalid timestamp") from exc
+        if not math.isfinite(age) or not timestamp.isascii():
+            raise AuthError("missing or invalid timestamp")
         if age > self.config.max_age:
             raise AuthError("stale request")
         expected = sign(self.config.secret.get_secret_value(), timestamp, body)
-        if not hmac.compare_digest(expected, signature):
+        given = signature.encode("utf-8", "surrogatepass")
+        if not hmac.compare_digest(expected.encode(), given):
             raise AuthError("bad signature")
 
     def parse(self, body: bytes) -> tuple[list[Mention], int]:
-        """Mentions from a verified body, and how many records were malformed (logged)."""
-        try:
-            payload: Any = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise MalformedRecord(f"body is not JSON: {exc}") from exc
-        records = payload if isinstance(payload, list) else [payload]
+        """Mentions from a verified body, and how many records were malformed (logged).
+
+        Raises MalformedRecord when the body as a whole is not UTF-8 JSON (one record or a list).
+        """
+        records = _records(body)
         if len(records) > self.config.max_records:
             raise MalformedRecord(f"more than {self.config.max_records} records")
         mentions, malformed = [], 0
@@ -97,12 +101,35 @@ class WebhookConnector(SandboxConnector):
                         record, self.config.mapping, self.config.platform, self.config.kind
                     )
                 )
-            except (ValueError, ValidationError) as exc:
+            except Exception as exc:  # noqa: BLE001 - any record that does not map is malformed
                 malformed += 1
                 log.warning(
                     "skipped malformed webhook record source=%s index=%d error=%s",
                     self.name,
                     index,
-                    str(exc)[:200],
+                    _short(exc),
                 )
         return mentions, malformed
+
+
+def _records(body: bytes) -> list[Any]:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedRecord(f"body is not UTF-8 (byte {exc.start})") from exc
+    try:
+        payload: Any = json.loads(text)
+    except ValueError as exc:
+        raise MalformedRecord(f"body is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise MalformedRecord("body is not JSON: nested too deeply") from exc
+    return payload if isinstance(payload, list) else [payload]
+
+
+def _short(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False)
+        )[:200]
+    return (str(exc) or type(exc).__name__)[:200]

@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Literal
 
 import aiohttp
 import tweepy
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, model_validator
 from tweepy.asynchronous import AsyncClient
 from yarl import URL
 
@@ -557,16 +557,18 @@ class XConnector(Connector):
         return body
 
     def _absorb(self, body: dict[str, Any], page: Page, seen: set[str], key: str) -> None:
+        includes = body.get("includes")
+        listed = includes.get("users") if isinstance(includes, dict) else None
         users = {
             u.get("id"): u
-            for u in (body.get("includes") or {}).get("users") or []
-            if isinstance(u, dict)
+            for u in (listed if isinstance(listed, list) else [])
+            if isinstance(u, dict) and isinstance(u.get("id"), str | int)
         }
         tweets = body.get("data") or []
         for position, tweet in enumerate(tweets if isinstance(tweets, list) else []):
             try:
                 mention = self._to_mention(tweet, users)
-            except (KeyError, TypeError, ValueError, ValidationError) as exc:
+            except Exception as exc:  # noqa: BLE001 - any post that does not map is malformed
                 page.malformed += 1
                 tweet_id = tweet.get("id") if isinstance(tweet, dict) else None
                 log.warning(

@@ -15,7 +15,7 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from repbot.config import Config
-from repbot.secrets import redact
+from repbot.secrets import redact, register_secret
 from repbot.store import Store
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,9 @@ class AlertDispatcher:
 
     def __init__(self, store: Store, config: Config) -> None:
         self.store = store
-        self.webhook_url = config.alerts.webhook_url
+        url = config.alerts.webhook_url
+        self.webhook_url = url.get_secret_value().strip() if url is not None else None
+        register_secret(self.webhook_url)
         self.slack: AsyncWebClient | None = None
         slack = config.approval.slack
         if config.alerts.slack_channel and slack is not None and slack.bot_token is not None:
@@ -52,7 +54,7 @@ class AlertDispatcher:
             try:
                 await self._send(alert)
             except Exception as exc:  # noqa: BLE001 - retried on the next run
-                log.warning("alert delivery failed id=%s error=%s", alert["id"], redact(str(exc)))
+                log.warning("alert delivery failed id=%s error=%s", alert["id"], _describe(exc))
                 return 0
             self.store.kv_set(_CURSOR, str(alert["id"]))
         return len(pending)
@@ -71,3 +73,12 @@ class AlertDispatcher:
                 response.raise_for_status()
         if self.slack is not None and self.slack_channel:
             await self.slack.chat_postMessage(channel=self.slack_channel, text=text)
+
+
+def _describe(exc: Exception) -> str:
+    """What went wrong, without the webhook URL (a credential) that aiohttp puts in messages."""
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"HTTP {exc.status} from the alert webhook"
+    if isinstance(exc, aiohttp.ClientError | OSError | TimeoutError):
+        return f"{type(exc).__name__} reaching the alert webhook"
+    return redact(f"{type(exc).__name__}: {exc}")

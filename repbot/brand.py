@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from repbot.approval.config import check_timezone
 
 
 class BrandConfig(BaseModel):
@@ -29,3 +31,14 @@ class BrandConfig(BaseModel):
         default_factory=list, description="Extra domains drafts may link to."
     )
     timezone: str = Field("UTC", description="IANA zone for business hours and snoozes.")
+
+    _zone = field_validator("timezone")(check_timezone)
+
+    @field_validator("handles")
+    @classmethod
+    def _known_platforms(cls, value: dict[str, str]) -> dict[str, str]:
+        from repbot.respond.config import check_platform  # respond imports brand
+
+        for platform in value:
+            check_platform(platform)
+        return value

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Executor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ OK, FAILURE, BAD_USAGE = 0, 1, 2
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 Handler = Callable[[argparse.Namespace], int]
+log = logging.getLogger("repbot.cli")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add(sub, common, "connectors", "list installed connectors", _cmd_connectors)
     report = _add(sub, common, "report", "response times and queue counts", _cmd_report)
     report.add_argument("--json", action="store_true")
+    prune = _add(sub, common, "prune", "apply the retention policy to the store", _cmd_prune)
+    prune.add_argument("--vacuum", action="store_true", help="then rewrite the file (VACUUM)")
+    prune.add_argument("--json", action="store_true")
     from repbot.classify.commands import add_commands as add_classify_commands
 
     add_classify_commands(_WithCommon(sub, common))  # type: ignore[arg-type]
@@ -113,50 +119,108 @@ def _add(
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    from repbot.daemon import Daemon
-    from repbot.logs import setup_logging
+    """``repbot run``: 0 after a clean stop, 1 on a runtime failure (port in use), 2 bad config."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the loop's handler is installed
+    return serve(load_config(args.config))
+
+
+def serve(config: Config, **daemon_options: Any) -> int:
+    """Run the daemon for ``config`` in this process until a stop signal, then end the process.
+
+    The port is bound before the heavy imports and the models. Once the daemon has stopped and
+    released everything, the process exits at once with the code (0 after a stop signal): it
+    does not return. ``daemon_options`` go to ``Daemon`` (tests pass a fake classifier).
+    """
+    from repbot.server import Server
 
     _check_console_token(config)
+    server = Server(config.server.host, config.server.port)
+    if config.server.enabled:
+        server.bind()
+    from repbot.daemon import Daemon
+    from repbot.executor import DaemonThreadExecutor
+    from repbot.logs import setup_logging
+
     setup_logging(config.logging)
-    return asyncio.run(_run_daemon(Daemon(config)))
+    executor = DaemonThreadExecutor()
+    code = asyncio.run(_run_daemon(Daemon(config, server=server, **daemon_options), executor))
+    if executor.closed:
+        # The daemon's loop ran and finished: everything is released and the logs are written.
+        # Skip the interpreter's teardown: torch and transformers take seconds to unload (5 s
+        # idle, far more under load), and inference may still run on a worker thread.
+        _exit_now(code)
+    return code
 
 
-async def _run_daemon(daemon: Any) -> int:
-    stop = asyncio.Event()
+async def _run_daemon(daemon: Any, executor: Executor | None = None) -> int:
+    """Run ``daemon`` until SIGTERM/SIGINT; SIGHUP is logged and ignored; a second stop
+    signal exits at once with code 1."""
     loop = asyncio.get_running_loop()
+    if executor is not None:
+        loop.set_default_executor(executor)
+    stop = asyncio.Event()
     signals = 0
 
-    def on_signal() -> None:
+    def on_stop() -> None:
         nonlocal signals
         signals += 1
         if signals > 1:
-            os._exit(FAILURE)
+            log.warning("second stop signal; exiting at once")
+            _exit_now(FAILURE)
         stop.set()
 
+    def on_hup() -> None:
+        log.warning("SIGHUP received; reload is not supported yet, keeping the running config")
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal)
+        loop.add_signal_handler(sig, on_stop)
+    loop.add_signal_handler(signal.SIGHUP, on_hup)
     try:
-        await daemon.initialise()
-        await daemon.run(stop)
+        if await _unless_stopped(daemon.initialise(), stop):
+            await daemon.run(stop)
+        else:
+            log.info("stopped during start-up")
     except BaseException:
         await daemon.stop()
         raise
     return OK
 
 
-def _check_console_token(config: Config) -> None:
-    from repbot.server import is_loopback
+async def _unless_stopped(work: Awaitable[None], stop: asyncio.Event) -> bool:
+    """Await ``work`` unless ``stop`` is set first (then cancel it); True if it completed."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=10)  # hang guard; cancelling a model load is prompt
+        return False
+    task.result()
+    return True
 
-    web = config.approval.web
-    if web.enabled and web.token is None and not is_loopback(config.server.host):
-        raise ConfigError(
-            [
-                f"approval.web.token: required because server.host ({config.server.host}) is not"
-                " a loopback address; set a token or bind to 127.0.0.1"
-            ],
-            str(config.path),
-        )
+
+def _exit_now(code: int) -> None:
+    """Flush logs and output, then end the process without waiting for worker threads."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _check_console_token(config: Config) -> None:
+    """Refuse to run what ``check`` refuses, in the same words, before anything starts.
+
+    ``load_config`` already refused what the config alone shows (a public console without a
+    token, incomplete Slack, empty secrets ...); this adds what needs the filesystem.
+    """
+    problems = _preflight_problems(config)
+    if problems:
+        raise ConfigError(problems, str(config.path))
+
+
+def _preflight_problems(config: Config) -> list[str]:
+    return _store_problems(config.store_file()) + _model_problems(config)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -176,13 +240,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _extra_checks(config: Config) -> list[str]:
-    problems: list[str] = []
-    try:
-        _check_console_token(config)
-    except ConfigError as exc:
-        problems += exc.problems
-    problems += _store_problems(config.store_file())
-    problems += _model_problems(config)
+    problems = _preflight_problems(config)
     from repbot.respond import check_templates
 
     problems += check_templates(config.responder, config.brand)
@@ -202,12 +260,17 @@ def _store_problems(path: Path) -> list[str]:
 
 
 def _model_problems(config: Config) -> list[str]:
-    model = config.classifier.model
+    classifier = config.classifier
+    model, weights = classifier.model, classifier.weights
     local = model.startswith((".", "/", "~")) or (config.base_dir() / model).exists()
     if model != "embedded" and local:
         path = (config.base_dir() / model).expanduser()
         if not (path / "config.json").is_file():
             return [f"classifier.model: no model found at {path} (expected config.json there)"]
+    if model == "embedded" and weights:
+        path = (config.base_dir() / weights).expanduser()
+        if not all((path / name).is_file() for name in ("adapter.json", "adapter.safetensors")):
+            return [f"classifier.weights: no adapter weights at {path}"]
     return []
 
 
@@ -234,6 +297,11 @@ def _summary_lines(config: Config) -> list[str]:
             f"slack tokens: bot {secret(slack.bot_token)}, app {secret(slack.app_token)}, "
             f"signing secret {secret(slack.signing_secret)}"
         )
+    alerts = config.alerts
+    lines.append(
+        f"alerts: webhook {'set' if alerts.webhook_url else 'none'}, "
+        f"slack channel {alerts.slack_channel or 'none'}"
+    )
     return lines
 
 
@@ -293,10 +361,12 @@ async def _poll(config: Config, source: str, process: bool) -> int:
 
 async def _process(config: Config, store: SqliteStore) -> None:
     from repbot.classify import load_classifier
+    from repbot.logs import loading_status
     from repbot.pipeline import Pipeline
     from repbot.respond import Responder
 
-    classifier = await asyncio.to_thread(load_classifier, config.classifier)
+    with loading_status("loading the classifier"):
+        classifier = await asyncio.to_thread(load_classifier, config.classifier)
     responder = Responder(config.responder, config.brand)
     await Pipeline(store, config, classifier, responder).drain()
 
@@ -427,6 +497,35 @@ def _cmd_report(args: argparse.Namespace) -> int:
         )
     out.print(table)
     out.print("queue: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    return OK
+
+
+def _cmd_prune(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    raw_before, audit_before = config.retention.cutoffs(utcnow())
+    store = SqliteStore(config.store_file())
+    try:
+        result = store.prune(raw_before, audit_before)
+        if args.vacuum:
+            store.vacuum()
+        size = store.path.stat().st_size if store.path.exists() else 0
+    finally:
+        store.close()
+    data = {
+        "raw_payloads_deleted": result.raw_payloads,
+        "audit_rows_deleted": result.audit_rows,
+        "pages_freed": result.pages_freed,
+        "raw_before": raw_before.isoformat() if raw_before else None,
+        "audit_before": audit_before.isoformat() if audit_before else None,
+        "file_bytes": size,
+    }
+    if args.json:
+        print(json.dumps(data, indent=1))
+        return OK
+    out.print(
+        f"pruned {result.raw_payloads} raw payloads and {result.audit_rows} audit rows;"
+        f" {result.pages_freed} pages returned; store is {size / 1e6:.1f} MB"
+    )
     return OK
 
 

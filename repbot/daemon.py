@@ -2,12 +2,14 @@
 
 Every background task is tracked, cancelled and awaited with a timeout on stop; the store,
 connectors, HTTP server and Slack connection are owned here and released in reverse order.
+Work is event driven: a poll or webhook that stores new mentions wakes the pipeline, a drafted
+item or a decision wakes Slack delivery, a decision wakes the poster; ``pipeline.tick`` and the
+Slack pass interval are only fall-backs (retries, snoozes, changes made by other processes).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,10 +28,14 @@ from repbot.poster import Poster
 from repbot.respond import Responder
 from repbot.runner import SourceRunner
 from repbot.scheduler import Scheduler
+from repbot.secrets import redact
 from repbot.server import Server, build_app
 from repbot.store import SqliteStore, Store
 
 log = logging.getLogger(__name__)
+STOP_GRACE = 3.0  # seconds in-flight polls, posts and Slack passes get to finish on stop
+CLOSE_TIMEOUT = 2.0  # seconds for each group of clients (Slack, connectors, LLM) to close
+SLACK_PASS = 2.0  # fall-back interval of the Slack delivery pass
 
 
 class Daemon:
@@ -41,17 +47,25 @@ class Daemon:
         *,
         classifier: Classifier | None = None,
         responder: Responder | None = None,
+        server: Server | None = None,
     ) -> None:
+        """``server`` may come already bound (the CLI binds before loading anything)."""
         self.config = config
         self.scheduler = Scheduler()
         self._classifier = classifier
         self._responder = responder
         self._tasks: list[asyncio.Task[None]] = []
+        self._interruptible: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
+        self._pipeline_wake = asyncio.Event()
+        self._post_wake = asyncio.Event()
+        self._slack_wake = asyncio.Event()
         self.store: Store | None = None
         self.connectors: dict[str, Connector] = {}
         self.runners: dict[str, SourceRunner] = {}
-        self.server: Server | None = None
+        self.server = server or Server(config.server.host, config.server.port)
+        self.app: web.Application | None = None
+        self.responder: Responder | None = None
         self.slack: Any = None
 
     async def __aenter__(self) -> Daemon:
@@ -62,13 +76,27 @@ class Daemon:
         await self.stop()
 
     async def initialise(self) -> None:
-        """Open the store, load models, build connectors and the server (fails fast)."""
+        """Claim the port, open the store, load models, build connectors (fails fast).
+
+        The port is bound first, so a port in use fails before anything is opened or polled;
+        whatever was opened before a failure (or a cancellation) is released again.
+        """
+        try:
+            await self._initialise()
+        except BaseException:
+            await self._release(rollback=True)
+            raise
+
+    async def _initialise(self) -> None:
         cfg = self.config
+        if cfg.server.enabled:
+            self.server.bind()
         self.store = SqliteStore(cfg.store_file())
         classifier = self._classifier
         if classifier is None:
+            log.info("loading classifier model=%s", cfg.classifier.model)
             classifier = await asyncio.to_thread(load_classifier, cfg.classifier)
-        responder = self._responder or Responder(
+        self.responder = self._responder or Responder(
             cfg.responder, cfg.brand, embedder=await asyncio.to_thread(_embedder, cfg)
         )
         for source in cfg.sources:
@@ -76,8 +104,7 @@ class Daemon:
                 connector = build_source(cfg, source.name)
                 self.connectors[source.name] = connector
                 self.runners[source.name] = SourceRunner(self.store, connector)
-        self.responder = responder
-        self.pipeline = Pipeline(self.store, cfg, classifier, responder)
+        self.pipeline = Pipeline(self.store, cfg, classifier, self.responder)
         self.poster = Poster(
             self.store,
             self.connectors,
@@ -86,38 +113,48 @@ class Daemon:
         )
         self.alerts = AlertDispatcher(self.store, cfg)
         app = build_app(self.store, health_extra=self._health_extra)
-        self._post_wake = asyncio.Event()
-        self.slack = attach_approval(
-            app, self.store, cfg, on_decision=lambda _id: self._post_wake.set()
-        )
+        self.slack = attach_approval(app, self.store, cfg, on_decision=self._decided)
+        if self.slack is not None:
+            self._slack_wake = self.slack.wake_event  # one event: Slack's own wake() too
         app.router.add_post("/webhooks/{source_name}", self._webhook)
-        self.server = Server(app, cfg.server.host, cfg.server.port)
+        self.app = app
 
     async def start(self) -> None:
-        """Reconcile posts in flight, then start polling, workers and the server."""
-        assert self.store is not None and self.server is not None
-        for status in self.store.source_status():
+        """Reconcile posts in flight, then start polling, workers and the server.
+
+        A failure stops whatever was started and releases everything before it propagates.
+        """
+        assert self.store is not None and self.app is not None
+        try:
+            await self._start(self.store, self.app)
+        except BaseException as exc:
+            log.error("start failed (%s); stopping", redact(f"{type(exc).__name__}: {exc}"))
+            await self.stop()
+            raise
+
+    async def _start(self, store: Store, app: web.Application) -> None:
+        for status in store.source_status():
             if status.disabled and status.source in self.runners:
-                self.store.enable_source(status.source)
+                store.enable_source(status.source)
                 log.info("re-enabled source=%s (was: %s)", status.source, status.disabled_reason)
         reconciled = await self.poster.reconcile()
         if reconciled:
             log.info("reconciled %d post(s) left in flight", reconciled)
         for name, runner in self.runners.items():
             interval = self.config.source(name).interval
-            self.scheduler.every(f"poll:{name}", interval, runner.poll)
+            self.scheduler.every(f"poll:{name}", interval, self._poll_job(runner))
         self.scheduler.every("wake_snoozed", 30, self._wake_snoozed)
         if self.alerts.enabled:
             self.scheduler.every("alerts", 10, self.alerts.run_once)
         self.scheduler.every("rescore", 60, self.pipeline.rescore, start_now=False)
-        self._spawn("pipeline", self.pipeline.run_once)
-        self._spawn("poster", self.poster.run_once, wake=self._post_wake)
+        self._spawn("pipeline", self._pipeline_pass, wake=self._pipeline_wake, interruptible=True)
+        self._spawn("poster", self._poster_pass, wake=self._post_wake)
         if self.slack is not None:
             await self.slack.start()
-            self._spawn("slack", self.slack.sync, idle=2.0)
+            self._spawn("slack", self.slack.sync, idle=SLACK_PASS, wake=self._slack_wake)
         self.scheduler.start()
         if self.config.server.enabled:
-            await self.server.start()
+            await self.server.start(app)
             log.info("serving http://%s:%d/", self.server.host, self.server.port)
         log.info("started sources=%s", ",".join(self.runners) or "none")
 
@@ -127,32 +164,51 @@ class Daemon:
         await stop.wait()
         await self.stop()
 
-    async def stop(self, timeout: float = 8.0) -> None:
-        """Stop accepting work, let in-flight steps finish (bounded), release everything."""
+    async def stop(self) -> None:
+        """Stop accepting work and release everything in bounded time (7 s at most).
+
+        Model inference in flight is not waited for: its worker is cancelled at once and the
+        result discarded (the item stays in its earlier state and is redone after a restart).
+        Polls, posts and Slack passes get ``STOP_GRACE`` seconds to finish, then are cancelled.
+        """
         if self._stopping.is_set():
             return
         self._stopping.set()
         log.info("stopping")
-        await self.scheduler.shutdown(timeout=timeout / 2)
-        if self._tasks:
-            _, pending = await asyncio.wait(self._tasks, timeout=timeout / 2)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self._release(rollback=False)
+        log.info("stopped")
+
+    async def _release(self, *, rollback: bool) -> None:
+        self._stopping.set()
+        opened = self.store is not None
+        for task in self._interruptible:
+            task.cancel()
+        await asyncio.gather(
+            _bounded("scheduler", self.scheduler.shutdown(timeout=STOP_GRACE), STOP_GRACE + 1.5),
+            _bounded("workers", self._stop_workers(), STOP_GRACE + 1.5),
+            _bounded("server", self.server.stop(), STOP_GRACE),
+        )
+        closers: list[Awaitable[object]] = [c.aclose() for c in self.connectors.values()]
         if self.slack is not None:
-            with contextlib.suppress(Exception):
-                await self.slack.stop()
-        if self.server is not None:
-            await self.server.stop()
-        for connector in self.connectors.values():
-            with contextlib.suppress(Exception):
-                await connector.aclose()
-        if hasattr(self, "responder"):
-            with contextlib.suppress(Exception):
-                await self.responder.aclose()
+            closers.append(self.slack.stop())
+        if self.responder is not None:
+            closers.append(self.responder.aclose())
+        await asyncio.gather(*(_bounded("close", c, CLOSE_TIMEOUT) for c in closers))
+        self.connectors, self.slack, self.responder = {}, None, None
         if self.store is not None:
             self.store.close()
-        log.info("stopped")
+            self.store = None
+        if rollback and opened:
+            log.info("start-up aborted; released the store, the port and the connectors")
+
+    async def _stop_workers(self) -> None:
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(self._tasks, timeout=STOP_GRACE)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
 
     def _spawn(
         self,
@@ -160,6 +216,8 @@ class Daemon:
         step: Callable[[], Awaitable[int | None]],
         idle: float | None = None,
         wake: asyncio.Event | None = None,
+        *,
+        interruptible: bool = False,
     ) -> None:
         tick = idle if idle is not None else self.config.pipeline.tick
         wake = wake or asyncio.Event()
@@ -172,22 +230,60 @@ class Daemon:
                 except Exception:
                     log.exception("worker step failed worker=%s", name)
                     moved = 0
-                if not moved:
+                if moved:
+                    await asyncio.sleep(0)  # a busy worker still lets the loop serve others
+                else:
                     await _first(self._stopping, wake, timeout=tick)
 
-        self._tasks.append(asyncio.create_task(loop(), name=name))
+        task = asyncio.create_task(loop(), name=name)
+        self._tasks.append(task)
+        if interruptible:
+            self._interruptible.append(task)
+
+    def _poll_job(self, runner: SourceRunner) -> Callable[[], Awaitable[None]]:
+        async def poll() -> None:
+            result = await runner.poll()
+            if result.new:
+                self._pipeline_wake.set()
+
+        return poll
+
+    async def _pipeline_pass(self) -> int:
+        moved = await self.pipeline.run_once()
+        if moved:
+            self._slack_wake.set()
+        return moved
+
+    async def _poster_pass(self) -> int:
+        moved = await self.poster.run_once()
+        if moved:
+            self._slack_wake.set()  # the Slack message shows the post result
+        return moved
+
+    def _decided(self, _item_id: int) -> None:
+        self._post_wake.set()
+        self._slack_wake.set()
 
     async def _wake_snoozed(self) -> None:
         assert self.store is not None
-        self.store.wake_snoozed(utcnow())
+        if self.store.wake_snoozed(utcnow()):
+            self._slack_wake.set()
 
     async def _webhook(self, request: web.Request) -> web.Response:
-        """``POST /webhooks/{source_name}``: verify, parse and store pushed mentions."""
+        """``POST /webhooks/{source_name}``: verify, parse and store pushed mentions.
+
+        404 unknown source, 415 not ``application/json``, 401 unsigned or stale, 400 a body
+        that is not UTF-8 JSON; bad input never answers 500.
+        """
         assert self.store is not None
         name = request.match_info["source_name"]
         connector = self.connectors.get(name)
         if connector is None or not connector.accepts_push:
             return web.json_response({"error": f"no webhook source {name!r}"}, status=404)
+        mime = request.content_type
+        if mime != "application/json" and not mime.endswith("+json"):
+            error = f"Content-Type must be application/json, not {mime[:60]!r}"
+            return web.json_response({"error": error}, status=415)
         body = await request.read()
         try:
             page = connector.receive(dict(request.headers), body)
@@ -196,10 +292,19 @@ class Daemon:
             return web.json_response({"error": str(exc)}, status=401)
         except MalformedRecord as exc:
             return web.json_response({"error": str(exc)}, status=400)
+        except Exception as exc:  # noqa: BLE001 - unreadable input is the sender's error
+            log.warning("webhook body refused source=%s error=%s", name, type(exc).__name__)
+            error = f"cannot read the body ({type(exc).__name__})"
+            return web.json_response({"error": error}, status=400)
         result = self.store.ingest(name, page.mentions, None)
-        self.runners[name].malformed_total += page.malformed
+        if result.new_ids:
+            self._pipeline_wake.set()
+        for reason in result.rejected:
+            log.warning("skipped unstorable webhook record source=%s error=%s", name, reason)
+        malformed = page.malformed + result.malformed
+        self.runners[name].malformed_total += malformed
         body_out = {"new": len(result.new_ids), "duplicates": result.duplicates}
-        return web.json_response({**body_out, "malformed": page.malformed}, status=202)
+        return web.json_response({**body_out, "malformed": malformed}, status=202)
 
     def _health_extra(self) -> dict[str, Any]:
         return {
@@ -219,6 +324,19 @@ async def _first(*events: asyncio.Event, timeout: float) -> None:
     finally:
         for waiter in waiters:
             waiter.cancel()
+
+
+async def _bounded(step: str, work: Awaitable[object], seconds: float) -> None:
+    """Await ``work`` for at most ``seconds``; log (never raise) a failure or a timeout."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+        log.warning("stop step timed out step=%s after=%.1fs", step, seconds)
+    elif not task.cancelled() and task.exception() is not None:
+        error = redact(f"{type(task.exception()).__name__}: {task.exception()}")
+        log.warning("stop step failed step=%s error=%s", step, error)
 
 
 def _embedder(config: Config) -> SentenceEmbedder | None:

@@ -6,6 +6,8 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from repbot.config import LoggingConfig
@@ -55,6 +57,7 @@ def setup_logging(config: LoggingConfig) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(config.level)
+    logging.captureWarnings(True)  # warnings become log lines in the same format
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     for noisy in (
@@ -70,3 +73,19 @@ def setup_logging(config: LoggingConfig) -> None:
         "slack_sdk",
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+@contextmanager
+def loading_status(what: str) -> Iterator[None]:
+    """One status line on stderr while something slow (a model) loads.
+
+    A spinner that disappears when done on a terminal, one plain line otherwise.
+    """
+    if not sys.stderr.isatty():
+        print(f"{what}...", file=sys.stderr, flush=True)
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(what):
+        yield

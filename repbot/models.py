@@ -6,16 +6,57 @@ import enum
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Kind = Literal["post", "reply", "comment", "review", "dm", "article", "survey"]
 MAX_TEXT_CHARS = 20_000
+MAX_COUNT = 2**53 - 1  # exact as a float and in JSON readers; platforms' counters never reach it
 
 
-class Author(BaseModel):
-    """Who wrote a mention, with the reach signals the urgency score uses."""
+def storable(value: Any) -> Any:
+    """``value`` with every string in it (dict keys too) made storable as UTF-8 text.
+
+    Lone surrogates (an emoji cut in half, as platforms send them) become U+FFFD, a split
+    surrogate pair is joined, and NUL characters are dropped. Dicts, lists and tuples are
+    walked; everything else is returned unchanged.
+    """
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value
+
+
+def storable_text(text: str) -> str:
+    """``text`` made storable (see :func:`storable`)."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+class _Storable(BaseModel):
+    """A frozen model whose input strings are made storable before validation."""
 
     model_config = ConfigDict(frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable_input(cls, data: Any) -> Any:
+        return storable(data)
+
+
+def _clamp_count(value: int | None) -> int | None:
+    return None if value is None else max(-MAX_COUNT, min(MAX_COUNT, value))
+
+
+class Author(_Storable):
+    """Who wrote a mention, with the reach signals the urgency score uses."""
 
     id: str | None = None
     handle: str = ""
@@ -24,34 +65,33 @@ class Author(BaseModel):
     verified: bool = False
     karma: int | None = None
 
+    _counts = field_validator("followers", "karma")(_clamp_count)
 
-class Metrics(BaseModel):
-    """Engagement counters as the platform reported them."""
 
-    model_config = ConfigDict(frozen=True)
+class Metrics(_Storable):
+    """Engagement counters as the platform reported them (clamped to +-``MAX_COUNT``)."""
 
     likes: int = 0
     reposts: int = 0
     replies: int = 0
     upvotes: int = 0
 
+    _counts = field_validator("likes", "reposts", "replies", "upvotes")(_clamp_count)
 
-class Thread(BaseModel):
+
+class Thread(_Storable):
     """Where a mention sits in a conversation."""
-
-    model_config = ConfigDict(frozen=True)
 
     parent: str | None = None
     root: str | None = None
 
 
-class Mention(BaseModel):
+class Mention(_Storable):
     """One thing someone said about the brand, normalised across platforms.
 
-    ``(platform, external_id)`` is unique; ``raw`` keeps the original payload for audit.
+    ``(platform, external_id)`` is unique; ``raw`` keeps the original payload for audit. Every
+    string, ``raw`` included, is made storable on the way in (see :func:`storable`).
     """
-
-    model_config = ConfigDict(frozen=True)
 
     platform: str
     external_id: str
@@ -69,6 +109,8 @@ class Mention(BaseModel):
     community_size: int | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
 
+    _counts = field_validator("community_size")(_clamp_count)
+
     @field_validator("platform", "external_id")
     @classmethod
     def _not_blank(cls, value: str) -> str:
@@ -77,10 +119,10 @@ class Mention(BaseModel):
             raise ValueError("must not be empty")
         return value
 
-    @field_validator("text")
+    @field_validator("text", "title")
     @classmethod
-    def _cap_text(cls, value: str) -> str:
-        return value[:MAX_TEXT_CHARS]
+    def _cap_text(cls, value: str | None) -> str | None:
+        return value[:MAX_TEXT_CHARS] if value is not None else None
 
     @field_validator("created_at")
     @classmethod

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from repbot.classify import (
+    Analysis,
     BrandContext,
     Classifier,
     IntentResult,
@@ -22,7 +23,7 @@ from repbot.classify import (
     score_urgency,
 )
 from repbot.config import Config
-from repbot.models import State, utcnow
+from repbot.models import State, storable_text, utcnow
 from repbot.respond import Draft, DraftContext, Responder
 from repbot.respond.draft import Sentiment
 from repbot.secrets import redact
@@ -69,83 +70,125 @@ class Pipeline:
         return total
 
     async def classify_pending(self) -> int:
-        """new → classified (or skipped) for one batch."""
+        """new → classified (or skipped) for one batch.
+
+        When the batch call raises, each item is retried alone: only the items that raise on
+        their own are recorded as failed, the others move on.
+        """
         items = self.store.pending(State.NEW, self.config.pipeline.batch_size, self.clock())
         if not items:
             return 0
         now = self.clock()
         repeats = {item.mention.external_id: self._repeats(item) for item in items}
         try:
-            analyses = await asyncio.to_thread(
-                analyze,
-                [item.mention for item in items],
-                self.classifier,
-                self.config.urgency,
-                self.brand,
-                repeats,
-                now,
-            )
+            analyses = await self._analyze(items, repeats, now)
         except Exception as exc:  # noqa: BLE001 - a failed batch is retried item by item
+            if len(items) == 1:
+                self._failed(items[0], exc)
+                return 1
+            log.warning(
+                "classify batch failed, retrying item by item size=%d error=%s",
+                len(items),
+                redact(f"{type(exc).__name__}: {exc}"),
+            )
             for item in items:
-                self._failed(item, exc)
+                await self._classify_alone(item, repeats, now)
             return len(items)
         for item, analysis in zip(items, analyses, strict=True):
-            skip = f"{analysis.intent}: {analysis.intent_reason}" if analysis.skip else None
-            self.store.set_classified(item.id, analysis.to_dict(), skip_reason=skip)
+            self._store_analysis(item, analysis)
         return len(items)
 
+    async def _analyze(
+        self, items: list[Item], repeats: dict[str, int], now: datetime
+    ) -> list[Analysis]:
+        mentions = [item.mention for item in items]
+        analyses = await asyncio.to_thread(
+            analyze, mentions, self.classifier, self.config.urgency, self.brand, repeats, now
+        )
+        if len(analyses) != len(items):
+            raise ValueError(f"classifier returned {len(analyses)} results for {len(items)}")
+        return analyses
+
+    async def _classify_alone(self, item: Item, repeats: dict[str, int], now: datetime) -> None:
+        try:
+            [analysis] = await self._analyze([item], repeats, now)
+        except Exception as exc:  # noqa: BLE001 - recorded on the item, retried later
+            self._failed(item, exc)
+            return
+        self._store_analysis(item, analysis)
+
+    def _store_analysis(self, item: Item, analysis: Analysis) -> None:
+        skip = f"{analysis.intent}: {analysis.intent_reason}" if analysis.skip else None
+        try:
+            self.store.set_classified(item.id, analysis.to_dict(), skip_reason=skip)
+        except (ValueError, TypeError, OverflowError) as exc:  # an analysis that cannot be stored
+            self._failed(item, exc)
+
     async def draft_pending(self) -> int:
-        """classified → drafted → awaiting_approval (or skipped) for one batch."""
+        """classified → drafted → awaiting_approval (or skipped) for one batch, item by item.
+
+        An item whose draft raises is recorded as failed; the others move on.
+        """
         items = self.store.pending(State.CLASSIFIED, self.config.pipeline.batch_size, self.clock())
         if not items:
             return 0
-        examples = self.store.approved_examples()
+        await self.responder.sync_history(self.store)
         others = [i.mention.text for i in items]
         for item in items:
-            intent = item.intent or "other"
-            urgency = item.urgency or 0.0
-            language = item.analysis.get("language")
-            if not self.responder.should_reply(
-                intent, urgency, item.sentiment or "neutral", language
-            ):
-                self.store.skip(item.id, f"no reply needed ({intent}, urgency {urgency:.2f})")
-                continue
-            context = DraftContext(
-                mention=item.mention,
-                sentiment=_sentiment(item.sentiment),
-                intent=intent,
-                urgency=urgency,
-                examples=examples,
-                others=[t for t in others if t != item.mention.text],
-                probs=dict(item.analysis.get("probs") or {}),
-                language=language,
-            )
             try:
-                draft = await self.responder.draft(context)
+                await self._draft_one(item, others)
             except Exception as exc:  # noqa: BLE001 - recorded on the item, retried later
                 self._failed(item, exc)
-                continue
-            self.store.set_draft(item.id, draft.text, draft_meta(draft))
         return len(items)
 
+    async def _draft_one(self, item: Item, others: list[str]) -> None:
+        intent = item.intent or "other"
+        urgency = item.urgency or 0.0
+        language = item.analysis.get("language")
+        if not self.responder.should_reply(intent, urgency, item.sentiment or "neutral", language):
+            self.store.skip(item.id, f"no reply needed ({intent}, urgency {urgency:.2f})")
+            return
+        context = DraftContext(
+            mention=item.mention,
+            sentiment=_sentiment(item.sentiment),
+            intent=intent,
+            urgency=urgency,
+            others=[t for t in others if t != item.mention.text],
+            probs=dict(item.analysis.get("probs") or {}),
+            language=language,
+        )
+        draft = await self.responder.draft(context)
+        self.store.set_draft(item.id, draft.text, draft_meta(draft))
+
     async def rescore(self, limit: int = 500) -> int:
-        """Re-score items waiting for a human, so unanswered urgent ones age toward their SLA."""
+        """Re-score items waiting for a human, so unanswered urgent ones age toward their SLA.
+
+        An item that cannot be re-scored keeps its score (logged); the others are updated.
+        """
         now = self.clock()
         items = self.store.queue([State.AWAITING_APPROVAL, State.SNOOZED], limit=limit)
         for item in items:
-            urgency = score_urgency(
-                item.mention,
-                SentimentResult(
-                    item.sentiment or "neutral", dict(item.analysis.get("probs") or {})
-                ),
-                IntentResult(item.intent or "other", item.analysis.get("intent_reason", "")),  # type: ignore[arg-type]
-                self.config.urgency,
-                repeat_contacts=self._repeats(item),
-                now=now,
-            )
-            explanation = [[name, value] for name, value in urgency.explanation]
-            self.store.update_urgency(item.id, urgency.score, explanation)
+            try:
+                self._rescore_one(item, now)
+            except Exception as exc:  # noqa: BLE001 - one bad item must not stop the others
+                log.warning(
+                    "rescore failed mention=%d error=%s",
+                    item.id,
+                    redact(f"{type(exc).__name__}: {exc}"),
+                )
         return len(items)
+
+    def _rescore_one(self, item: Item, now: datetime) -> None:
+        urgency = score_urgency(
+            item.mention,
+            SentimentResult(item.sentiment or "neutral", dict(item.analysis.get("probs") or {})),
+            IntentResult(item.intent or "other", item.analysis.get("intent_reason", "")),  # type: ignore[arg-type]
+            self.config.urgency,
+            repeat_contacts=self._repeats(item),
+            now=now,
+        )
+        explanation = [[name, value] for name, value in urgency.explanation]
+        self.store.update_urgency(item.id, urgency.score, explanation)
 
     def _repeats(self, item: Item) -> int:
         mention = item.mention
@@ -154,7 +197,7 @@ class Pipeline:
         )
 
     def _failed(self, item: Item, exc: Exception) -> None:
-        error = redact(f"{type(exc).__name__}: {exc}")
+        error = storable_text(redact(f"{type(exc).__name__}: {exc}"))  # may quote the mention
         log.error("pipeline step failed mention=%d state=%s error=%s", item.id, item.state, error)
         retry_at = self.clock() + retry_delay(item.attempts + 1)
         self.store.record_failure(item.id, error, self.config.pipeline.max_attempts, retry_at)

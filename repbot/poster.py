@@ -60,12 +60,13 @@ class Poster:
     async def run_once(self, limit: int = 20) -> int:
         """Post up to ``limit`` approved items that are due; returns how many were attempted."""
         done = 0
+        used: dict[str, int] = {}  # posts this month per source, counted once per pass
         for item in self.store.pending(State.APPROVED, limit, self.clock()):
             connector = self.connectors.get(item.source)
             if connector is None or not connector.can_reply:
                 self.store.hold(item.id, MANUAL, self.clock() + _FAR_FUTURE)
                 continue
-            if self._over_budget(item, connector):
+            if self._over_budget(item, connector, used):
                 continue
             try:
                 intent = self.store.begin_post(item.id)
@@ -73,6 +74,7 @@ class Poster:
                 log.warning("cannot post mention=%d: %s", item.id, exc)
                 continue
             await self._call(item, intent, connector)
+            used[item.source] = used.get(item.source, 0) + 1
             done += 1
         return done
 
@@ -100,10 +102,14 @@ class Poster:
             error,
         )
 
-    def _over_budget(self, item: Item, connector: Connector) -> bool:
+    def _over_budget(self, item: Item, connector: Connector, used: dict[str, int]) -> bool:
         cap = connector.monthly_post_cap()
+        if cap is None:
+            return False
         now = self.clock()
-        if cap is None or self.store.posts_this_month(item.source, now) < cap:
+        if item.source not in used:
+            used[item.source] = self.store.posts_this_month(item.source, now)
+        if used[item.source] < cap:
             return False
         next_month = (now.replace(day=1) + timedelta(days=32)).replace(
             day=1, hour=0, minute=0, second=0, microsecond=0

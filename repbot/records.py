@@ -22,8 +22,7 @@ def record_to_mention(
         return _lookup(record, mapping.get(name, name))
 
     author = get("author")
-    if not isinstance(author, dict):
-        author = {"handle": author or ""}
+    author = dict(author) if isinstance(author, dict) else {"handle": author or ""}
     for name in _AUTHOR_FIELDS:
         value = get(f"author.{name}")
         if value not in (None, ""):

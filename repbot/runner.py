@@ -3,7 +3,10 @@ for every connector.
 
 Policy: a transient error backs off exponentially with full jitter; a rate limit waits for the
 platform's Retry-After/reset; an auth error disables the source and records an alert. Pages are
-stored with their cursor in one transaction, so a crash never loses or repeats a page.
+stored with their cursor in one transaction, so a crash never loses or repeats a page; a record
+the store cannot keep is counted as malformed and skipped, never holding the cursor back.
+After ``FAILING_AFTER`` consecutive failed polls (any error) a source shows as failing in
+/healthz and raises one alert; its first success after that raises a recovery alert.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from dataclasses import dataclass, field
 
 from repbot.connector import Connector
 from repbot.errors import AuthError, RateLimited, TransientError
+from repbot.models import Page, storable_text
 from repbot.secrets import redact
-from repbot.store import Store
+from repbot.store import IngestResult, Store
 
 log = logging.getLogger(__name__)
+FAILING_AFTER = 3
 
 
 @dataclass
@@ -95,23 +100,17 @@ class SourceRunner:
         while result.pages < self.max_pages:
             try:
                 page = await self.connector.fetch(cursor)
+                stored = self.store.ingest(self.name, page.mentions, page.cursor)
             except Exception as exc:  # noqa: BLE001 - every failure goes through the policy
                 self._fail(exc, result)
                 return result
-            stored = self.store.ingest(self.name, page.mentions, page.cursor)
-            result.pages += 1
-            result.new += len(stored.new_ids)
-            result.new_ids += stored.new_ids
-            result.duplicates += stored.duplicates
-            result.malformed += page.malformed
-            self.malformed_total += page.malformed
+            self._count(result, page, stored)
             if on_page:
                 on_page(result)
             cursor = page.cursor
             if not page.has_more:
                 break
-        self.failures = 0
-        self.store.record_source_result(self.name)
+        self._succeeded()
         if result.new or result.malformed:
             log.info(
                 "polled source=%s new=%d duplicates=%d malformed=%d pages=%d",
@@ -123,8 +122,30 @@ class SourceRunner:
             )
         return result
 
+    def _count(self, result: PollResult, page: Page, stored: IngestResult) -> None:
+        result.pages += 1
+        result.new += len(stored.new_ids)
+        result.new_ids += stored.new_ids
+        result.duplicates += stored.duplicates
+        malformed = page.malformed + stored.malformed
+        result.malformed += malformed
+        self.malformed_total += malformed
+        for reason in stored.rejected:
+            log.warning("skipped unstorable record source=%s error=%s", self.name, reason)
+
+    def _stored_failures(self) -> int:
+        return next((s.failures for s in self.store.source_status() if s.source == self.name), 0)
+
+    def _succeeded(self) -> None:
+        previous = self._stored_failures()
+        self.failures = 0
+        self.store.record_source_result(self.name)
+        if previous >= FAILING_AFTER:
+            self._alert("recovered", f"source {self.name} recovered after {previous} failed polls")
+            log.info("source recovered source=%s failed_polls=%d", self.name, previous)
+
     def _fail(self, exc: Exception, result: PollResult) -> None:
-        message = redact(f"{type(exc).__name__}: {exc}")
+        message = storable_text(redact(f"{type(exc).__name__}: {exc}"))  # may quote a record
         result.error = message
         self.failures += 1
         if isinstance(exc, AuthError):
@@ -147,6 +168,10 @@ class SourceRunner:
             )
         self.not_before = self.clock() + max(0.0, delay)
         self.store.record_source_result(self.name, message)
+        if self._stored_failures() == FAILING_AFTER:
+            self._alert(
+                "failing", f"source {self.name} failed {FAILING_AFTER} polls in a row: {message}"
+            )
 
     def _alert(self, kind: str, message: str) -> None:
         self.store.add_alert(self.name, kind, message)

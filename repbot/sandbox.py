@@ -1,13 +1,20 @@
 """A local stand-in for a platform's reply API, so the demo and file sources can post.
 
-Replies land in a SQLite table and a JSONL file under ``sandbox_dir``, keyed by idempotency
-key: posting the same key twice returns the first reply, like a platform that honours
-idempotency keys, which lets the exactly-once machinery be shown and tested end to end.
+Replies land in a SQLite table under ``sandbox_dir``, keyed by idempotency key: posting the
+same key twice returns the first reply, like a platform that honours idempotency keys, which
+lets the exactly-once machinery be shown and tested end to end.
+
+``posts.db`` is the record; ``posts.jsonl`` is derived from it, one line per row in id order.
+Every open and every post first appends the rows the file does not have yet (found from its
+last line's id, so the whole file is never read), so a kill between the row and its line
+cannot leave them apart: the next open or post writes the missing line, and a line cut off
+by a kill is dropped and written again whole.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import ClassVar
@@ -16,6 +23,37 @@ from pydantic import Field
 
 from repbot.connector import Connector, ConnectorConfig
 from repbot.models import Mention, PostedReply, utcnow
+
+_COLUMNS = ("idempotency_key", "platform", "in_reply_to", "text", "posted_at")
+_TAIL_CHUNK = 65_536
+
+
+def _tail(path: Path) -> tuple[int, bytes]:
+    """The size of ``path`` up to its last newline, and its last complete line (b"" if none)."""
+    if not path.exists():
+        return 0, b""
+    with path.open("rb") as f:
+        pos = f.seek(0, os.SEEK_END)
+        data = b""
+        while pos > 0 and data.count(b"\n") < 2:
+            step = min(_TAIL_CHUNK, pos)
+            pos -= step
+            f.seek(pos)
+            data = f.read(step) + data
+    cut = data.rfind(b"\n")
+    if cut < 0:
+        return 0, b""
+    return pos + cut + 1, data[data.rfind(b"\n", 0, cut) + 1 : cut]
+
+
+def _row_id(line: bytes, path: Path) -> int:
+    """The row id of a ``posts.jsonl`` line (0 for no line)."""
+    if not line:
+        return 0
+    try:
+        return int(str(json.loads(line)["id"]).removeprefix("sandbox-"))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path}: the last line is not a sandbox post; move the file") from exc
 
 
 class Sandbox:
@@ -30,30 +68,60 @@ class Sandbox:
             "CREATE TABLE IF NOT EXISTS posts (id INTEGER PRIMARY KEY, idempotency_key TEXT UNIQUE,"
             " platform TEXT, in_reply_to TEXT, text TEXT, posted_at TEXT)"
         )
+        self.export()
 
     def post(self, mention: Mention, text: str, key: str) -> PostedReply:
         """Record a reply once per ``key``; a repeated key returns the first reply."""
         existing = self.find(key)
-        if existing:
-            return existing
-        now = utcnow().isoformat()
-        cur = self.conn.execute(
-            "INSERT INTO posts (idempotency_key, platform, in_reply_to, text, posted_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (key, mention.platform, mention.external_id, text, now),
-        )
-        reply_id = f"sandbox-{cur.lastrowid}"
-        record = {
-            "id": reply_id,
-            "key": key,
-            "platform": mention.platform,
-            "in_reply_to": mention.external_id,
-            "text": text,
-            "posted_at": now,
-        }
-        with self.jsonl.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(record) + "\n")
-        return PostedReply(external_id=reply_id, url=f"sandbox://{mention.platform}/{reply_id}")
+        if existing is None:
+            self.conn.execute(
+                "INSERT OR IGNORE INTO posts (idempotency_key, platform, in_reply_to, text,"
+                " posted_at) VALUES (?, ?, ?, ?, ?)",
+                (key, mention.platform, mention.external_id, text, utcnow().isoformat()),
+            )
+            existing = self.find(key)
+            assert existing is not None
+        self.export()
+        return existing
+
+    def export(self) -> int:
+        """Append to ``posts.jsonl`` the rows it lacks (fsync'd); return how many.
+
+        Runs under the database's write lock, so two sandboxes on one folder (two sources,
+        two processes) never write the same line twice.
+        """
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            good, last = _tail(self.jsonl)
+            rows = self.conn.execute(
+                "SELECT id, idempotency_key, platform, in_reply_to, text, posted_at FROM posts"
+                " WHERE id > ? ORDER BY id",
+                (_row_id(last, self.jsonl),),
+            ).fetchall()
+            torn = self.jsonl.exists() and self.jsonl.stat().st_size != good
+            if rows or torn:
+                self._append(good, rows)
+        finally:
+            self.conn.execute("COMMIT")
+        return len(rows)
+
+    def _append(self, good: int, rows: list[tuple[int, str, str, str, str, str]]) -> None:
+        """Cut ``posts.jsonl`` to ``good`` bytes (a line a kill cut off), then add ``rows``."""
+        with self.jsonl.open("r+b" if self.jsonl.exists() else "wb") as out:
+            out.truncate(good)
+            out.seek(good)
+            for row_id, key, platform, in_reply_to, text, posted_at in rows:
+                record = {
+                    "id": f"sandbox-{row_id}",
+                    "key": key,
+                    "platform": platform,
+                    "in_reply_to": in_reply_to,
+                    "text": text,
+                    "posted_at": posted_at,
+                }
+                out.write((json.dumps(record) + "\n").encode("utf-8"))
+            out.flush()
+            os.fsync(out.fileno())
 
     def find(self, key: str) -> PostedReply | None:
         """The reply posted under ``key``, if any."""
@@ -70,8 +138,7 @@ class Sandbox:
         rows = self.conn.execute(
             "SELECT idempotency_key, platform, in_reply_to, text, posted_at FROM posts ORDER BY id"
         ).fetchall()
-        keys = ("idempotency_key", "platform", "in_reply_to", "text", "posted_at")
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        return [dict(zip(_COLUMNS, row, strict=True)) for row in rows]
 
     def close(self) -> None:
         """Close the sandbox database."""

@@ -8,6 +8,14 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Annotated
+
+from pydantic import AfterValidator, SecretStr
+
+BLANK_SECRET = (
+    "empty secret: set a value or remove the key (an environment variable set to '' is empty)"
+)
+"""The problem reported for a secret that is present but empty or whitespace only."""
 
 _secrets: set[str] = set()
 _MIN_LEN = 4
@@ -21,6 +29,21 @@ def register_secret(value: str | None) -> None:
     """Remember ``value`` so that :func:`redact` hides it."""
     if value and len(value) >= _MIN_LEN:
         _secrets.add(value)
+
+
+def is_blank(value: SecretStr) -> bool:
+    """Whether a secret is empty or whitespace only (never a usable credential)."""
+    return not value.get_secret_value().strip()
+
+
+def _not_blank(value: SecretStr) -> SecretStr:
+    if is_blank(value):
+        raise ValueError(BLANK_SECRET)
+    return value
+
+
+Secret = Annotated[SecretStr, AfterValidator(_not_blank)]
+"""A secret config value: redacted in reprs and refused when empty or whitespace only."""
 
 
 def redact(text: str) -> str:

@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
-from repbot.store import Store
+from repbot.errors import RepbotError
+from repbot.runner import FAILING_AFTER
+from repbot.store import SourceStatus, Store
 
 HealthExtra = Callable[[], dict[str, Any]]
 STORE_KEY = web.AppKey("store", Store)
@@ -27,21 +30,14 @@ def is_loopback(host: str) -> bool:
 
 
 def health(store: Store, started: float, extra: HealthExtra | None = None) -> dict[str, Any]:
-    """The /healthz document: per-source last success, queue depth by state."""
-    sources = [
-        {
-            "name": s.source,
-            "last_success": s.last_success.isoformat() if s.last_success else None,
-            "last_error": s.last_error,
-            "failures": s.failures,
-            "disabled": s.disabled,
-            "disabled_reason": s.disabled_reason,
-        }
-        for s in store.source_status()
-    ]
-    disabled = any(s["disabled"] for s in sources)
+    """The /healthz document: per-source status and last success, queue depth by state.
+
+    The document says ``degraded`` while any source is disabled or failing (``FAILING_AFTER``
+    consecutive failed polls).
+    """
+    sources = [_source_health(s) for s in store.source_status()]
     body: dict[str, Any] = {
-        "status": "degraded" if disabled else "ok",
+        "status": "ok" if all(s["status"] == "ok" for s in sources) else "degraded",
         "uptime_s": round(time.monotonic() - started, 1),
         "sources": sources,
         "queue": store.counts(),
@@ -49,6 +45,19 @@ def health(store: Store, started: float, extra: HealthExtra | None = None) -> di
     if extra:
         body.update(extra())
     return body
+
+
+def _source_health(s: SourceStatus) -> dict[str, Any]:
+    status = "disabled" if s.disabled else "failing" if s.failures >= FAILING_AFTER else "ok"
+    return {
+        "name": s.source,
+        "status": status,
+        "last_success": s.last_success.isoformat() if s.last_success else None,
+        "last_error": s.last_error,
+        "failures": s.failures,
+        "disabled": s.disabled,
+        "disabled_reason": s.disabled_reason,
+    }
 
 
 def metrics_text(store: Store, extra: dict[str, float] | None = None) -> str:
@@ -97,28 +106,82 @@ def build_app(
     return app
 
 
-class Server:
-    """Owns the aiohttp runner and site for the daemon's lifetime."""
+class BindError(RepbotError):
+    """The server's address cannot be listened on (in use, not local, not permitted)."""
 
-    def __init__(self, app: web.Application, host: str, port: int) -> None:
-        self.app = app
+
+class Server:
+    """Owns the listening sockets, the aiohttp runner and its sites for the daemon's lifetime.
+
+    ``bind()`` claims the address before anything else runs (before the store, the models and
+    the first poll), so a port in use fails the start at once with one line; ``start(app)``
+    serves on the bound sockets; ``stop()`` releases them.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
+        self._sockets: list[socket.socket] = []
         self._runner: web.AppRunner | None = None
 
-    async def start(self) -> None:
-        """Bind and serve."""
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=2)
+    def bind(self) -> None:
+        """Listen on every address ``host`` resolves to; raise ``BindError`` naming it."""
+        if self._sockets:
+            return
+        where = f"{self.host}:{self.port}"
+        try:
+            infos = socket.getaddrinfo(
+                self.host, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )
+        except OSError as exc:
+            raise BindError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+        try:
+            for family, kind, proto, _, address in dict.fromkeys(
+                (i[0], i[1], i[2], i[3], i[4][:2]) for i in infos
+            ):
+                self._sockets.append(_listen(family, kind, proto, (str(address[0]), self.port)))
+                self.port = self._sockets[0].getsockname()[1]  # port 0: reuse the one chosen
+        except OSError as exc:
+            self.close()
+            reason = (exc.strerror or str(exc)).lower()
+            raise BindError(
+                f"cannot listen on {where}: {reason} (server.host / server.port)"
+            ) from None
+
+    async def start(self, app: web.Application) -> None:
+        """Serve ``app`` on the bound sockets (binding first if ``bind()`` was not called)."""
+        self.bind()
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        server = site._server  # the only way to learn an ephemeral port
-        sockets = getattr(server, "sockets", None) or []
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
+        for sock in self._sockets:
+            await web.SockSite(self._runner, sock).start()
 
     async def stop(self) -> None:
-        """Stop serving and release the socket."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        """Stop serving and release the sockets."""
+        try:
+            if self._runner is not None:
+                await self._runner.cleanup()
+                self._runner = None
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Release the sockets without serving (rollback of a failed start)."""
+        for sock in self._sockets:
+            sock.close()
+        self._sockets = []
+
+
+def _listen(family: int, kind: int, proto: int, address: tuple[str, int]) -> socket.socket:
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(address)
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock

@@ -14,6 +14,11 @@ from repbot.secrets import redact
 CONFIGS = Path(__file__).parent / "configs"
 ROOT = Path(__file__).parent.parent
 
+BLANK = "empty secret: set a value or remove the key (an environment variable set to '' is empty)"
+PLATFORMS = (
+    "app_store, bluesky, demo, file, google_business, google_play, hackernews, mastodon,"
+    " reddit, rss, trustpilot, webhook, x, yelp"
+)
 EXPECTED: dict[str, list[str]] = {
     "unknown_top_key.yaml": ["servr (line 4): unknown key (did you mean 'server'?)"],
     "wrong_type.yaml": [
@@ -28,9 +33,7 @@ EXPECTED: dict[str, list[str]] = {
         "approval.slack.bot_token (line 3): "
         "environment variable REPBOT_TEST_SURELY_UNSET_VAR is not set"
     ],
-    "malformed_yaml.yaml": [
-        "invalid YAML (line 4, column 4): expected <block end>, but found '<block mapping start>'"
-    ],
+    "malformed_yaml.yaml": ["invalid YAML (line 4, column 4): did not find expected '-' indicator"],
     "unknown_source_type.yaml": [
         "sources[0].type (line 3): unknown source type 'reddt' (did you mean 'reddit'?)"
     ],
@@ -46,6 +49,64 @@ EXPECTED: dict[str, list[str]] = {
         "server.port (line 10): Input should be less than or equal to 65535",
     ],
     "not_a_mapping.yaml": ["the top level must be a mapping of keys (brand:, sources:, ...)"],
+    "empty_console_token.yaml": [f"approval.web.token (line 6): {BLANK}"],
+    "blank_source_secret.yaml": [f"sources[0].secret (line 4): {BLANK}"],
+    "public_console_without_token.yaml": [
+        "approval.web.token (line 2): required because server.host (0.0.0.0) is not a loopback"
+        " address; set a token or bind to 127.0.0.1"
+    ],
+    "alias_bomb.yaml": [
+        "invalid YAML (line 7, column 4): more than 100,000 values once aliases are expanded"
+        " (an alias bomb?); aliases may repeat at most 100,000 values in all"
+    ],
+    "recursive_alias.yaml": ["invalid YAML (line 2, column 12): an alias refers to itself"],
+    "duplicate_keys.yaml": [
+        "server.port (line 4): duplicate key (first at line 2)",
+        "sources[0].interval (line 9): duplicate key (first at line 8)",
+    ],
+    "latin1.yaml": [
+        "not UTF-8 (line 2, column 12): byte 0xe9 is not valid UTF-8 (Latin-1 or Windows-1252?);"
+        " save the file as UTF-8"
+    ],
+    "utf16.yaml": ["the file is UTF-16-encoded; save it as UTF-8"],
+    "utf16_without_bom.yaml": [
+        "the file holds NUL bytes (UTF-16 or UTF-32 without a BOM?); save it as UTF-8"
+    ],
+    "deep_nesting.yaml": ["invalid YAML (line 1, column 1009): exceeded maximum nesting depth"],
+    "deep_mappings.yaml": ["invalid YAML (line 65, column 129): nested deeper than 64 levels"],
+    "bad_timezone.yaml": [
+        "brand.timezone (line 2): unknown time zone 'Europe/Pariss' (use an IANA name such as"
+        " 'Europe/Paris' or 'UTC')",
+        "approval.timezone (line 4): unknown time zone 'Mars/Olympus_Mons' (use an IANA name"
+        " such as 'Europe/Paris' or 'UTC')",
+    ],
+    "slack_http_without_signing_secret.yaml": [
+        "approval.slack.signing_secret (line 2): required in http mode"
+    ],
+    "slack_socket_without_app_token.yaml": [
+        "approval.slack.app_token (line 2): required in socket mode (xapp- token)",
+        "approval.slack.channel (line 4): required (channel id, C...)",
+    ],
+    "slack_http_without_server.yaml": [
+        "approval.slack.mode (line 5): needs the HTTP server, but server.enabled is false",
+        "sources[0].type (line 11): needs the HTTP server, but server.enabled is false",
+    ],
+    "unknown_intents.yaml": [
+        "responder.reply_intents (line 2): unknown intent 'complaints' (did you mean"
+        " 'complaint'?); known: complaint, question, praise, other",
+        "responder.min_urgency (line 3): unknown intent 'questoin' (did you mean 'question'?);"
+        " known: complaint, question, praise, other",
+    ],
+    "unknown_platform.yaml": [
+        f"brand.handles (line 2): unknown platform 'twiter'; known: {PLATFORMS}",
+        "sources[0].platform (line 8): unknown platform 'trustpilto' (did you mean"
+        f" 'trustpilot'?); known: {PLATFORMS}",
+        "responder.limits (line 10): x: a reply limit must be at least 1, not 0",
+    ],
+    "bad_alert_webhook.yaml": [
+        "alerts.webhook_url (line 2): must be an http:// or https:// URL"
+        " (value not shown: a secret)"
+    ],
 }
 
 
@@ -65,7 +126,7 @@ def test_check_exits_2_on_broken_config_and_writes_nothing(
     name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = tmp_path / name
-    target.write_text((CONFIGS / "broken" / name).read_text())
+    target.write_bytes((CONFIGS / "broken" / name).read_bytes())
     monkeypatch.chdir(tmp_path)
     assert main(["check", "-c", str(target)]) == 2
     stderr = capsys.readouterr().err
@@ -135,7 +196,8 @@ def test_run_refuses_public_host_without_console_token(tmp_path: Path) -> None:
 def test_every_commented_example_source_validates(monkeypatch: pytest.MonkeyPatch) -> None:
     """Uncommenting any example source in config.example.yaml gives a valid config."""
     text = (ROOT / "config.example.yaml").read_text()
-    block, blocks = [], []
+    block: list[str] = []
+    blocks: list[list[str]] = []
     for line in text.splitlines():
         if line.startswith("  # - name:"):
             if block:

@@ -138,7 +138,7 @@ def test_fit_drops_whole_sentences_first() -> None:
 
 def test_x_counts_urls_as_23_and_wide_chars_double() -> None:
     x = limit_for("x")
-    assert measure("https://acme.example/" + "a" * 100, x) == 23
+    assert measure("https://acme.com/" + "a" * 100, x) == 23  # .example is no TLD for X
     assert measure("日本", x) == 4
     assert fits("a" * 280, x) and not fits("a" * 281, x)
 

@@ -6,6 +6,7 @@ import multiprocessing
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,8 +30,9 @@ def test_migrations_are_numbered_and_recorded_once(tmp_path: Path) -> None:
     SqliteStore(tmp_path / "a.db").close()
     store = SqliteStore(tmp_path / "a.db")
     rows = list(store.db["schema_migrations"].rows)
-    assert [r["version"] for r in rows] == [1]
-    assert store.schema_version() == 1
+    versions = sorted(v for v, _, _ in MIGRATIONS)
+    assert [r["version"] for r in rows] == versions
+    assert store.schema_version() == versions[-1]
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -39,10 +41,10 @@ def test_processes_opening_a_new_store_at_once_migrate_it_once(tmp_path: Path) -
     path = tmp_path / "race.db"
     with multiprocessing.get_context("spawn").Pool(6) as pool:
         versions = pool.map(_open_and_read_version, [path] * 6)
-    assert versions == [len(MIGRATIONS)] * 6
+    assert versions == [max(v for v, _, _ in MIGRATIONS)] * 6
     store = SqliteStore(path)
     rows = store.conn.execute("SELECT version FROM schema_migrations").fetchall()
-    assert [r[0] for r in rows] == [v for v, _, _ in MIGRATIONS]
+    assert [r[0] for r in rows] == sorted(v for v, _, _ in MIGRATIONS)
 
 
 def _open_and_read_version(path: Path) -> int:
@@ -65,11 +67,20 @@ def test_ingest_dedupes_on_platform_and_external_id(repbot_store: SqliteStore) -
 
 
 def test_cursor_and_mentions_commit_together(repbot_store: SqliteStore) -> None:
-    bad = make_mention(1).model_copy(update={"created_at": None})
+    unbindable: Any = object()  # a failure of the page itself, not of one record
     with pytest.raises(Exception):  # noqa: B017 - any failure must roll everything back
-        repbot_store.ingest("src", [make_mention(9), bad], "c-new")
+        repbot_store.ingest("src", [make_mention(9)], unbindable)
     assert repbot_store.get_cursor("src") is None
     assert repbot_store.counts() == {}
+
+
+def test_an_unstorable_record_is_rejected_and_the_page_kept(repbot_store: SqliteStore) -> None:
+    bad = make_mention(1).model_copy(update={"created_at": None})
+    result = repbot_store.ingest("src", [make_mention(9), bad, make_mention(10)], "c-new")
+    assert (len(result.new_ids), result.duplicates, result.malformed) == (2, 0, 1)
+    assert "NOT NULL" in result.rejected[0]
+    assert repbot_store.get_cursor("src") == "c-new"
+    assert repbot_store.counts() == {"new": 2}
 
 
 def test_happy_path_transitions_are_audited(repbot_store: SqliteStore) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from repbot.approval import render
 from repbot.models import State
+from repbot.respond import limits
 from repbot.store.base import Decision, Item
 
 Block = dict[str, Any]
@@ -25,6 +26,8 @@ CALLBACK_REJECT = "repbot_reject_submit"
 CALLBACK_POSTED = "repbot_posted_submit"
 INPUT_BLOCK = "repbot_input"
 INPUT_ACTION = "value"
+DRAFT_EVENT = "repbot_draft"
+"""The ``metadata.event_type`` of every draft message."""
 
 _SECTION_MAX = 2900
 _PLATFORM_EMOJI = {"x": ":bird:", "reddit": ":speech_balloon:", "demo": ":test_tube:"}
@@ -213,7 +216,31 @@ def _outcome_blocks(item: Item) -> list[Block]:
 def fallback_text(item: Item) -> str:
     """The notification text shown where blocks cannot be (push notifications)."""
     state = render.STATE_LABELS.get(item.state, item.state.value)
-    return f"[{state}] {item.mention.platform} mention by {render.author_name(item)}"
+    return f"[{state}] {item.mention.platform} mention by {escape(render.author_name(item))}"
+
+
+def delivery_metadata(item_id: int, episode: str) -> dict[str, Any]:
+    """The message ``metadata`` naming one delivery of a draft (found again in history)."""
+    return {
+        "event_type": DRAFT_EVENT,
+        "event_payload": {"mention_id": item_id, "episode": episode},
+    }
+
+
+def delivery_key(message: dict[str, Any], bot_id: str) -> tuple[int, str] | None:
+    """``(mention_id, episode)`` named by a history message we posted, else None."""
+    if bot_id and message.get("bot_id") != bot_id:
+        return None  # another app's message cannot vouch for a delivery
+    meta = message.get("metadata")
+    if not isinstance(meta, dict) or meta.get("event_type") != DRAFT_EVENT:
+        return None
+    payload = meta.get("event_payload")
+    if not isinstance(payload, dict):
+        return None
+    mention_id, episode = payload.get("mention_id"), payload.get("episode")
+    if type(mention_id) is not int or not isinstance(episode, str):
+        return None
+    return mention_id, episode
 
 
 def metadata(item_id: int, channel: str | None, ts: str | None) -> str:
@@ -268,7 +295,7 @@ def edit_modal(item: Item, meta: str) -> Block:
         multiline=True,
         optional=False,
         hint=f"{item.mention.platform} allows at most {limit} characters.",
-        max_length=min(limit, 3000),
+        max_length=min(limits.input_max(item.mention.platform, limit), 3000),
     )
     context = _context(
         f"Replying to {escape(render.author_name(item))}:\n{quote(item.mention.text, 1500)}"

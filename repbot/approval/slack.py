@@ -3,8 +3,9 @@
 Every interaction is acknowledged first and handled after (Slack's 3 s budget). Decisions go
 through :meth:`Store.decide` with a dedupe key taken from the payload, so Slack's retries and
 repeated deliveries record one decision, and the store's state check makes a second approver's
-click lose cleanly (they are told so, ephemerally). Message timestamps live in the store's
-key-value area, so a restart neither loses nor re-posts a delivered draft.
+click lose cleanly (they are told so, ephemerally). Each delivery is recorded as an intent
+before ``chat.postMessage`` and carries message metadata naming the draft, so a post cut short
+(crash, timeout) is found again in the channel's history instead of being posted twice.
 """
 
 from __future__ import annotations
@@ -13,34 +14,46 @@ import asyncio
 import hashlib
 import json
 import logging
+import re
 import time
-from collections.abc import Callable, Coroutine
+import weakref
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from repbot.approval import blocks, render
 from repbot.approval.config import SlackConfig
 from repbot.errors import ConfigError, InvalidTransition, StoreError
 from repbot.models import State
-from repbot.store.base import Action, Decision, Item, Store
+from repbot.respond import limits
+from repbot.store.base import Action, Decision, Item, SlackMessage, Store
 
 log = logging.getLogger(__name__)
 
-_OPEN_KEY = "slack:open"
 _SLACK_DOWN = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 _AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked"}
 _GROUP_TTL = 300.0
 _FINAL = {State.POSTED, State.REJECTED, State.SNOOZED, State.SKIPPED}
 _DELIVER_BATCH = 200
+_UPDATE_BATCH = 500
+_HISTORY_MARGIN = 60.0  # seconds before the oldest intent (clock skew between us and Slack)
+_HISTORY_PAGE = 200
+_HISTORY_PAGES = 10
+_HISTORY_UNREADABLE = {"missing_scope", "not_in_channel", "channel_not_found"}
+_MESSAGE_GONE = {"message_not_found", "cant_update_message", "channel_not_found"}
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 class SlackApproval:
@@ -58,6 +71,14 @@ class SlackApproval:
             timeout=10,
         )
         self.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+        # chat.postMessage is not idempotent: a lost answer must not be re-sent blindly (slack_sdk
+        # retries on a dropped connection by default); the intent and history lookup handle it.
+        self._post_client = AsyncWebClient(
+            token=cfg.bot_token.get_secret_value(),
+            base_url=cfg.api_base_url or AsyncWebClient.BASE_URL,
+            timeout=10,
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+        )
         secret = cfg.signing_secret.get_secret_value() if cfg.signing_secret else ""
         self.app = AsyncApp(
             client=self.client,
@@ -70,6 +91,10 @@ class SlackApproval:
         self._sync_lock = asyncio.Lock()
         self._groups: dict[str, tuple[float, set[str]]] = {}
         self._socket: AsyncSocketModeHandler | None = None
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._own_bot_id: str | None = None
+        self.wake_event = asyncio.Event()
+        """Set by :meth:`wake`; the daemon's sync loop waits on it between passes."""
         self.on_decision: Callable[[int], None] | None = None
         """Called with the item id after every new decision (e.g. to wake the poster)."""
 
@@ -134,55 +159,184 @@ class SlackApproval:
             log.error("Slack interaction failed", exc_info=task.exception())
 
     async def handle_http(self, request: web.Request) -> web.Response:
-        """``POST /slack/events``: verify the signature, dispatch, answer within 3 s."""
+        """``POST /slack/events``: verify the signature, dispatch, answer within 3 s.
+
+        The signature and timestamp are checked here before bolt sees the request, and the
+        body must be UTF-8 holding a JSON object (or a form whose ``payload`` is one): anything
+        else is answered 401 or 400, never 500.
+        """
         if self.cfg.mode != "http":
             return web.Response(status=404, text="Slack HTTP mode is not enabled")
-        response = await self.app.async_dispatch(await to_bolt_request(request))
+        body = await request.read()
+        if not self._signed(request, body):
+            return web.json_response({"error": "invalid request"}, status=401)
+        bolt_request = _bolt_request(request, body)
+        if bolt_request is None:
+            return web.json_response({"error": "malformed Slack payload"}, status=400)
+        response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
 
-    # delivery and updates
-    async def sync(self) -> int:
-        """Post undelivered drafts and update messages whose item changed.
+    def _signed(self, request: web.Request, body: bytes) -> bool:
+        secret = self.cfg.signing_secret.get_secret_value() if self.cfg.signing_secret else ""
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not secret.strip() or not _TIMESTAMP.fullmatch(timestamp) or not signature.isascii():
+            return False
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return SignatureVerifier(secret).is_valid(text, timestamp, signature)
 
-        Returns the number of Slack messages posted or updated. Safe to call often; if Slack is
-        unreachable nothing is lost: undelivered drafts and stale messages are retried on the
-        next call.
+    async def _on_bolt_error(self, error: Exception) -> BoltResponse | None:
+        """Bolt middleware or listener errors: Slack down is 503, a badly shaped payload 400."""
+        if isinstance(error, (SlackApiError, *_SLACK_DOWN)):
+            log.warning(
+                "Slack request not handled, Slack API unreachable: %s", type(error).__name__
+            )
+            return BoltResponse(status=503, body={"error": "Slack API unreachable; retry"})
+        if isinstance(error, (TypeError, KeyError, AttributeError, IndexError, ValueError)):
+            log.warning("malformed Slack payload refused (%s: %s)", type(error).__name__, error)
+            return BoltResponse(status=400, body={"error": "malformed Slack payload"})
+        return None
+
+    # delivery and updates
+    def wake(self) -> None:
+        """Ask for a sync pass now: a draft, a decision or a post result was recorded."""
+        self.wake_event.set()
+
+    async def sync(self) -> int:
+        """Post undelivered drafts and update the messages whose item changed.
+
+        Returns the number of Slack messages posted or updated (0: nothing to do, so a caller
+        may wait for :attr:`wake_event`). The store selects the drafts without a message and the
+        open messages whose item changed, so a pass costs a few queries however many messages
+        are open, and nothing unchanged is rendered. Safe to call often: if Slack is
+        unreachable nothing is lost, and a post whose outcome is unknown (a crash or a timeout
+        after ``chat.postMessage``) is looked up in the channel's history before it is posted
+        again.
         """
         done = 0
         async with self._sync_lock:
             try:
+                await self._resolve_intents()
                 done += await self._deliver_new()
-                for item_id in self._open_ids():
-                    done += await self._update(item_id)
+                for message in self.store.slack_changed(_UPDATE_BATCH):
+                    done += await self._update(message.mention_id)
             except _SLACK_DOWN as exc:
                 log.warning("Slack unreachable (%s); will retry", type(exc).__name__)
         return done
 
     async def _deliver_new(self) -> int:
         posted = 0
-        for item in self.store.queue([State.AWAITING_APPROVAL], limit=_DELIVER_BATCH):
-            record = self._record(item.id)
-            if record and record.get("state") == State.AWAITING_APPROVAL.value:
-                continue
+        for item, version in self.store.slack_undelivered(_DELIVER_BATCH):
             try:
-                await self._post(item)
+                await self._post(item, version)
                 posted += 1
             except SlackApiError as exc:
                 log.warning("Slack refused draft %s: %s", item.id, exc.response.get("error"))
         return posted
 
-    async def _post(self, item: Item) -> None:
+    async def _post(self, item: Item, version: str) -> None:
         urgent = item.urgency is not None and item.urgency >= self.cfg.urgent_threshold
         channel = (
             self.cfg.urgent_channel if urgent and self.cfg.urgent_channel else self.cfg.channel
         )
+        assert channel is not None
+        intent = self.store.slack_intend(item.id, channel)
         rendered = self._render(item)
-        resp = await self.client.chat_postMessage(
-            channel=channel, text=blocks.fallback_text(item), blocks=rendered, unfurl_links=False
+        try:
+            resp = await self._post_client.chat_postMessage(
+                channel=channel,
+                text=blocks.fallback_text(item),
+                blocks=rendered,
+                unfurl_links=False,
+                metadata=blocks.delivery_metadata(item.id, intent.episode),
+            )
+        except SlackApiError as exc:
+            if exc.response.status_code < 500:  # Slack answered: nothing was posted
+                self.store.slack_forget(item.id)
+            raise
+        except aiohttp.ClientConnectorError:
+            self.store.slack_forget(item.id)  # never connected: nothing was posted
+            raise
+        self.store.slack_sent(
+            item.id,
+            channel=str(resp["channel"]),
+            ts=str(resp["ts"]),
+            state=item.state,
+            version=version,
+            sig=_signature(rendered),
+            is_open=item.state not in _FINAL,
         )
-        record = {"channel": resp["channel"], "ts": resp["ts"]}
-        self._save_record(item, record, rendered)
-        self.store.audit("slack_delivered", "slack", item.id, channel=resp["channel"])
+
+    async def _resolve_intents(self) -> None:
+        """Settle posts whose outcome is unknown: found in history → recorded, else forgotten."""
+        by_channel: dict[str, list[SlackMessage]] = {}
+        for intent in self.store.slack_intents():
+            by_channel.setdefault(intent.channel, []).append(intent)
+        for channel, intents in by_channel.items():
+            try:
+                found = await self._find_posted(channel, intents)
+            except SlackApiError as exc:
+                error = str(exc.response.get("error", ""))
+                if error not in _HISTORY_UNREADABLE:
+                    log.warning("cannot read Slack history of %s: %s; will retry", channel, error)
+                    continue  # these drafts wait: posting now could post them twice
+                log.warning(
+                    "cannot read Slack history of %s (%s): %d draft(s) whose post was cut short"
+                    " are posted again and may appear twice",
+                    channel,
+                    error,
+                    len(intents),
+                )
+                found = {}
+            for intent in intents:
+                ts = found.get((intent.mention_id, intent.episode))
+                if ts is None:
+                    self.store.slack_forget(intent.mention_id)
+                    continue
+                self.store.slack_sent(
+                    intent.mention_id,
+                    channel=channel,
+                    ts=ts,
+                    state=intent.state,
+                    version=None,  # what it shows is unknown: render and compare next
+                    sig=None,
+                    is_open=intent.state not in _FINAL,
+                )
+
+    async def _find_posted(
+        self, channel: str, intents: list[SlackMessage]
+    ) -> dict[tuple[int, str], str]:
+        """The ``ts`` of our messages in ``channel`` whose metadata names one of ``intents``."""
+        wanted = {(i.mention_id, i.episode) for i in intents}
+        oldest = min(i.intent_at for i in intents).timestamp() - _HISTORY_MARGIN
+        bot_id = await self._bot_id()
+        found: dict[tuple[int, str], str] = {}
+        cursor: str | None = None
+        for _ in range(_HISTORY_PAGES):
+            resp = await self.client.conversations_history(
+                channel=channel,
+                oldest=f"{oldest:.6f}",
+                limit=_HISTORY_PAGE,
+                include_all_metadata=True,
+                cursor=cursor,
+            )
+            for message in resp.get("messages") or []:
+                key = blocks.delivery_key(message, bot_id)
+                if key in wanted:
+                    found.setdefault(key, str(message["ts"]))
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+            if cursor is None or not resp.get("has_more") or wanted <= found.keys():
+                break
+        return found
+
+    async def _bot_id(self) -> str:
+        if self._own_bot_id is None:
+            resp = await self.client.auth_test()
+            self._own_bot_id = str(resp.get("bot_id") or "")
+        return self._own_bot_id
 
     async def refresh(self, item_id: int) -> None:
         """Update the item's message now (if it has one); errors wait for the next sync."""
@@ -190,64 +344,76 @@ class SlackApproval:
             await self._update(item_id)
         except _SLACK_DOWN as exc:
             log.warning("Slack unreachable (%s); message %s updated later", exc, item_id)
+            message = self.store.slack_message(item_id)
+            if message is not None and message.ts is not None:
+                self.store.slack_sent(
+                    item_id,
+                    channel=message.channel,
+                    ts=message.ts,
+                    state=message.state,
+                    version=None,  # stale: the next sync renders it again
+                    sig=message.sig,
+                    is_open=message.state not in _FINAL,
+                )
 
     async def _update(self, item_id: int) -> int:
-        record = self._record(item_id)
-        try:
+        async with self._item_lock(item_id):
+            message = self.store.slack_message(item_id)
+            if message is None or message.ts is None:
+                return 0
             item = self.store.get(item_id)
-        except StoreError:
-            self._set_open(item_id, False)
-            return 0
-        if record is None:
-            return 0
-        if item.state is State.AWAITING_APPROVAL and record.get("state") != item.state.value:
-            return 0  # came back (snooze ended, reopened): _deliver_new posts a new message
-        rendered = self._render(item)
-        if record.get("sig") == _signature(rendered):
-            if record.get("state") != item.state.value:
-                self._save_record(item, record, rendered)
-            return 0
+            if item.state is State.AWAITING_APPROVAL and message.state is not item.state:
+                return 0  # came back (snooze ended, reopened): _deliver_new posts a new message
+            rendered = self._render(item)
+            sig: str | None = _signature(rendered)
+            error = None if sig == message.sig else await self._chat_update(item, message, rendered)
+            if error == "retry":
+                return 0
+            if error is not None:  # kept until the item changes again; a deleted message is left
+                sig = message.sig
+            self.store.slack_sent(
+                item_id,
+                channel=message.channel,
+                ts=message.ts,
+                state=item.state,
+                version=message.item_version,
+                sig=sig,
+                is_open=item.state not in _FINAL and error not in _MESSAGE_GONE,
+            )
+            return int(sig != message.sig)
+
+    async def _chat_update(
+        self, item: Item, message: SlackMessage, rendered: list[dict[str, Any]]
+    ) -> str | None:
+        """None when updated; Slack's error, or "retry" when worth trying again soon."""
         try:
             await self.client.chat_update(
-                channel=record["channel"],
-                ts=record["ts"],
+                channel=message.channel,
+                ts=message.ts or "",
                 text=blocks.fallback_text(item),
                 blocks=rendered,
             )
         except SlackApiError as exc:
-            log.warning("Slack refused update of %s: %s", item_id, exc.response.get("error"))
-            return 0
-        self._save_record(item, record, rendered)
-        return 1
+            error = str(exc.response.get("error", ""))
+            log.warning("Slack refused update of %s: %s", item.id, error)
+            status = exc.response.status_code
+            return "retry" if status == 429 or status >= 500 else error
+        return None
+
+    def _item_lock(self, item_id: int) -> asyncio.Lock:
+        lock = self._locks.get(item_id)
+        if lock is None:
+            lock = self._locks[item_id] = asyncio.Lock()
+        return lock
 
     def _render(self, item: Item) -> list[dict[str, Any]]:
         last = next(iter(self.store.decisions(item.id, limit=1)), None)
         return blocks.message_blocks(item, tz=self.tz, last=last, pending=self._pending(item.id))
 
-    def _record(self, item_id: int) -> dict[str, Any] | None:
-        raw = self.store.kv_get(f"slack:msg:{item_id}")
-        return json.loads(raw) if raw else None
-
-    def _save_record(self, item: Item, record: dict[str, Any], rendered: list[Any]) -> None:
-        record = {**record, "state": item.state.value, "sig": _signature(rendered)}
-        self.store.kv_set(f"slack:msg:{item.id}", json.dumps(record))
-        self._set_open(item.id, item.state not in _FINAL)
-
-    def _open_ids(self) -> list[int]:
-        raw = self.store.kv_get(_OPEN_KEY)
-        return [int(i) for i in json.loads(raw)] if raw else []
-
-    def _set_open(self, item_id: int, is_open: bool) -> None:
-        ids = set(self._open_ids())
-        changed = (item_id in ids) != is_open
-        if changed:
-            ids = ids | {item_id} if is_open else ids - {item_id}
-            self.store.kv_set(_OPEN_KEY, json.dumps(sorted(ids)))
-
     def message_for(self, item_id: int) -> tuple[str, str] | None:
         """The (channel, ts) of the item's current Slack message, if delivered."""
-        record = self._record(item_id)
-        return (record["channel"], record["ts"]) if record else None
+        message = self.store.slack_message(item_id)
+        return (message.channel, message.ts) if message and message.ts else None
 
     # approvers
     async def is_approver(self, user: str) -> bool:
@@ -286,6 +452,7 @@ class SlackApproval:
             self.app.action(action_id)(self._on_action)
         for callback in (blocks.CALLBACK_EDIT, blocks.CALLBACK_REJECT, blocks.CALLBACK_POSTED):
             self.app.view_submission(callback)(self._on_submission)
+        self.app.error(self._on_bolt_error)
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
@@ -308,10 +475,10 @@ class SlackApproval:
         if not text.strip():
             return "The reply cannot be empty."
         try:
-            limit = render.length_limit(self.store.get(int(_meta(view)["id"])))
+            item = self.store.get(int(_meta(view)["id"]))
         except (StoreError, KeyError, ValueError):
             return None
-        return f"At most {limit} characters ({len(text)} now)." if len(text) > limit else None
+        return limits.length_problem(text, item.mention.platform, render.length_limit(item))
 
     async def _handle_action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         user = str(body["user"]["id"])
@@ -483,6 +650,20 @@ class _Ctx:
             ts,
             dedupe,
         )
+
+
+def _bolt_request(request: web.Request, body: bytes) -> AsyncBoltRequest | None:
+    """The bolt request for ``body``, or None when it is not a Slack payload bolt can read."""
+    headers: dict[str, str | Sequence[str]] = {
+        k: request.headers.getall(k) for k in request.headers
+    }
+    try:
+        parsed = AsyncBoltRequest(
+            body=body.decode("utf-8"), query=request.query_string, headers=headers
+        )
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+        return None  # not UTF-8, not JSON, or a JSON value bolt cannot read a context from
+    return parsed if isinstance(parsed.body, dict) else None
 
 
 def _signature(rendered: list[Any]) -> str:

@@ -1,14 +1,17 @@
 """A local fake of the Slack Web API (and Socket Mode), for tests, demos and benchmarks.
 
 Point ``slack_sdk.web.async_client.AsyncWebClient(base_url=fake.base_url)`` at it. It records
-every call, answers in the shape of Slack's real responses and keeps the messages it was sent,
-so tests can assert what a channel would show. ``stop()``/``start()`` on the same port
+every call, answers in the shape of Slack's real responses and keeps the messages it was sent
+(with their ``metadata``), so tests can assert what a channel would show, and serves them back
+through ``conversations.history`` (newest first, ``oldest``/``latest``, ``limit`` and cursor
+paging; metadata only with ``include_all_metadata``). ``stop()``/``start()`` on the same port
 simulate Slack being unreachable and coming back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import itertools
@@ -41,7 +44,10 @@ class FakeSlack:
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     port: int = 0
+    history_max_limit: int = 999
+    """The largest page ``conversations.history`` serves (Slack: 999; 15 for some apps)."""
     _errors: dict[str, list[str]] = field(default_factory=dict)
+    _drops: dict[str, list[bool]] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -81,6 +87,11 @@ class FakeSlack:
         """Answer the next ``times`` calls of ``method`` with ``{"ok": false, "error": error}``."""
         self._errors.setdefault(method, []).extend([error] * times)
 
+    def drop_next_response(self, method: str, times: int = 1, *, carry_out: bool = True) -> None:
+        """Drop the connection of the next ``times`` calls of ``method`` unanswered, after
+        carrying them out (or not, with ``carry_out=False``): the client cannot tell which."""
+        self._drops.setdefault(method, []).extend([carry_out] * times)
+
     def calls_to(self, method: str) -> list[Call]:
         """The recorded calls of one API method, oldest first."""
         return [c for c in self.calls if c.method == method]
@@ -99,7 +110,12 @@ class FakeSlack:
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": True})
-        return web.json_response(handler(args))
+        drops = self._drops.get(method)
+        carry_out = drops.pop(0) if drops else None
+        answer = handler(args) if carry_out is not False else {}
+        if carry_out is not None and request.transport is not None:
+            request.transport.abort()
+        return web.json_response(answer)
 
     def _next_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts):06d}"
@@ -122,11 +138,46 @@ class FakeSlack:
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
+    def _m_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        with_meta = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        limit = max(1, min(int(args.get("limit") or 100), self.history_max_limit))
+        newest_first = sorted(
+            (m for (ch, _), m in self.messages.items() if ch == channel),
+            key=lambda m: _ts_key(m["ts"]),
+            reverse=True,
+        )
+        try:
+            latest = _cursor_ts(args.get("cursor")) or str(args.get("latest") or "")
+        except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+            return {"ok": False, "error": "invalid_cursor"}
+        oldest = str(args.get("oldest") or "0")
+        window = [
+            m
+            for m in newest_first
+            if _ts_key(m["ts"]) > _ts_key(oldest)
+            and (not latest or _ts_key(m["ts"]) < _ts_key(latest))
+        ]
+        page, more = window[:limit], len(window) > limit
+        shown = [m if with_meta else {k: v for k, v in m.items() if k != "metadata"} for m in page]
+        next_cursor = _cursor(page[-1]["ts"]) if more else ""
+        return {
+            "ok": True,
+            "messages": shown,
+            "has_more": more,
+            "pin_count": 0,
+            "channel_actions_ts": None,
+            "channel_actions_count": 0,
+            "response_metadata": {"next_cursor": next_cursor},
+        }
+
     def _m_chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel, ts = str(args.get("channel")), str(args.get("ts"))
         if (channel, ts) not in self.messages:
             return {"ok": False, "error": "message_not_found"}
-        message = _message(args, ts)
+        message = _message(args, ts, self.messages[(channel, ts)])
         self.messages[(channel, ts)] = message
         return {
             "ok": True,
@@ -196,21 +247,48 @@ async def _read_args(request: web.Request) -> dict[str, Any]:
         args.update(json.loads(body))
     else:
         args.update(parse_qsl(body.decode()))
-    for key in ("blocks", "view"):
+    for key in ("blocks", "view", "metadata"):
         if isinstance(args.get(key), str):
             args[key] = json.loads(args[key])
     return args
 
 
-def _message(args: dict[str, Any], ts: str) -> dict[str, Any]:
-    return {
+def _message(
+    args: dict[str, Any], ts: str, previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    message = {
         "type": "message",
         "user": BOT_USER,
         "bot_id": "B0000001",
+        "app_id": "A0000001",
+        "team": "T0000001",
         "ts": ts,
         "text": args.get("text", ""),
         "blocks": args.get("blocks", []),
     }
+    metadata = args.get("metadata") or (previous or {}).get("metadata")
+    if metadata:
+        message["metadata"] = {
+            "event_type": str(metadata.get("event_type", "")),
+            "event_payload": dict(metadata.get("event_payload") or {}),
+        }
+    return message
+
+
+def _ts_key(ts: str) -> tuple[int, int]:
+    """A message ``ts`` (``seconds.micros``) as numbers, so comparisons are exact."""
+    seconds, _, fraction = ts.partition(".")
+    return int(seconds or 0), int((fraction + "000000")[:6])
+
+
+def _cursor(ts: str) -> str:
+    return base64.b64encode(f"next_ts:{ts}".encode()).decode()
+
+
+def _cursor_ts(cursor: Any) -> str:
+    if not cursor:
+        return ""
+    return base64.b64decode(str(cursor)).decode().removeprefix("next_ts:")
 
 
 def sign(signing_secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:

@@ -1,9 +1,11 @@
 """The web console: the approval queue as server-rendered HTML with a little progressive JS.
 
 Security model: when a token is configured (always when the server listens beyond loopback)
-every page needs a login; the login sets an HMAC-signed, HttpOnly, SameSite=Strict cookie.
-Every form carries a per-session CSRF token in a hidden field, checked on POST, and a POST
-whose ``Origin`` names another host is refused.
+every page needs a login; the login sets an HMAC-signed, HttpOnly, SameSite=Strict cookie naming
+a server-side session (kept in the store, so it survives a restart and logout revokes it).
+Failed logins are throttled per client address and per submitted name. Every form carries a
+per-session CSRF token in a hidden field, checked on POST, and a POST whose ``Origin`` names
+another host is refused. Hostile input (bad forms, ids, redirects, cookies) is answered 4xx.
 """
 
 from __future__ import annotations
@@ -13,22 +15,24 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import jinja2
 from aiohttp import web
 
 from repbot.approval import render
 from repbot.approval.config import WebConfig
+from repbot.approval.sessions import LoginThrottle, Session, SessionStore
 from repbot.approval.slack import SlackApproval
 from repbot.errors import ConfigError, InvalidTransition, StoreError
 from repbot.models import State
+from repbot.respond import limits
 from repbot.store.base import Action, Item, Store
 
 _HERE = Path(__file__).parent
@@ -36,6 +40,7 @@ COOKIE = "repbot_session"
 _SESSION_TTL = 7 * 24 * 3600
 _STATE_FILTERS = ["awaiting_approval", "snoozed", "approved", "posted", "failed", "rejected", "all"]
 _CONSOLE_KEY: web.AppKey[Console] = web.AppKey("repbot_console")
+_NEXT = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*")
 
 
 def console_requires_token(host: str) -> bool:
@@ -49,16 +54,6 @@ def console_requires_token(host: str) -> bool:
         return True
 
 
-@dataclass(frozen=True)
-class Session:
-    """A console visitor: ``sid`` keys the CSRF token; ``authed`` once logged in."""
-
-    sid: str
-    name: str
-    authed: bool
-    expires: float
-
-
 class Console:
     """Request handlers of the web console (see :func:`setup_console`)."""
 
@@ -70,11 +65,16 @@ class Console:
         timezone: str,
         slack: SlackApproval | None,
         on_decision: Callable[[int], None] | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.store, self.cfg, self.tz, self.slack = store, cfg, timezone, slack
         self.on_decision = on_decision
-        token = cfg.token.get_secret_value() if cfg.token else None
+        token = cfg.token.get_secret_value() if cfg.token is not None else None
+        if token is not None and not token.strip():
+            raise ConfigError(["approval.web.token: is empty; set a real token or remove the key"])
         self.token = token
+        self.sessions = SessionStore(store)
+        self.throttle = LoginThrottle(clock=clock or time.monotonic)
         self.key = (
             hashlib.sha256(b"repbot-console|" + token.encode()).digest()
             if token
@@ -87,7 +87,9 @@ class Console:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.globals.update(render=render, tz=timezone, asset_version=_asset_version())
+        self.env.globals.update(
+            render=render, limits=limits, tz=timezone, asset_version=_asset_version()
+        )
 
     # sessions and CSRF
     def csrf_token(self, session: Session) -> str:
@@ -101,19 +103,23 @@ class Console:
         return f"{body}.{sig}"
 
     def _decode(self, raw: str | None) -> Session | None:
-        if not raw or "." not in raw:
+        if not raw or "." not in raw or not raw.isascii():
             return None
         body, sig = raw.rsplit(".", 1)
         good = hmac.new(self.key, body.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(sig, good):
+        if not hmac.compare_digest(sig.encode(), good.encode()):
             return None
         try:
             sid, name, authed, expires = json.loads(base64.urlsafe_b64decode(body))
-        except ValueError:
+            session = Session(str(sid), str(name), authed is True, float(expires))
+        except (ValueError, TypeError):
             return None
-        if float(expires) < time.time():
+        if session.expires < time.time():
             return None
-        return Session(str(sid), str(name), bool(authed), float(expires))
+        if not session.authed:
+            return session
+        live = self.sessions.get(session.sid)
+        return Session(session.sid, live[0], True, live[1]) if live else None
 
     def _new_session(self, name: str = "", authed: bool = False) -> Session:
         return Session(secrets.token_urlsafe(16), name, authed, time.time() + _SESSION_TTL)
@@ -146,11 +152,12 @@ class Console:
     async def check_post(self, request: web.Request) -> tuple[Session, dict[str, str]]:
         """The session and form of a POST whose CSRF token and origin are valid."""
         session, _ = self.session(request)
-        form = {k: str(v) for k, v in (await request.post()).items()}
+        form = await _read_form(request)
         origin = request.headers.get("Origin")
-        if origin and origin != "null" and urlsplit(origin).netloc != request.host:
+        if origin and origin != "null" and not _same_host(origin, request.host):
             raise web.HTTPForbidden(text="cross-origin request refused")
-        if not hmac.compare_digest(form.get("csrf", ""), self.csrf_token(session)):
+        csrf = form.get("csrf", "").encode("utf-8", "replace")
+        if not hmac.compare_digest(csrf, self.csrf_token(session).encode()):
             raise web.HTTPForbidden(text="invalid or missing CSRF token; reload the page")
         return session, form
 
@@ -241,7 +248,7 @@ class Console:
     def _item(self, request: web.Request) -> Item:
         try:
             return self.store.get(int(request.match_info["id"]))
-        except (StoreError, ValueError) as exc:
+        except (StoreError, ValueError, OverflowError) as exc:
             raise web.HTTPNotFound(text="no such item") from exc
 
     async def login_page(self, request: web.Request) -> web.Response:
@@ -256,16 +263,29 @@ class Console:
         """``POST /login``: check the token, start an authenticated session."""
         session, form = await self.check_post(request)
         next_url = _safe_next(form.get("next", "/"))
-        token = form.get("token", "")
-        if self.token is not None and not hmac.compare_digest(token.encode(), self.token.encode()):
+        token = form.get("token", "").encode("utf-8", "replace")
+        name = _login_name(form.get("name", ""))
+        address = request.remote or ""
+        wait = self.throttle.retry_after(address, name)
+        if wait:
+            error = f"Too many failed logins; try again in {wait} s."
+            response = self.page(
+                request, session, False, "login.html", next_url=next_url, error=error
+            )
+            response.set_status(429)
+            response.headers["Retry-After"] = str(wait)
+            return response
+        if self.token is not None and not hmac.compare_digest(token, self.token.encode()):
+            self.throttle.failed(address, name)
             self.store.audit("console_login_failed", "web", None, remote=request.remote)
             response = self.page(
                 request, session, False, "login.html", next_url=next_url, error="Wrong token."
             )
             response.set_status(401)
             return response
-        name = form.get("name", "").strip()[:60]
+        self.throttle.succeeded(address, name)
         fresh = self._new_session(name=name, authed=True)
+        self.sessions.add(fresh)
         self.store.audit("console_login", name or "web", None)
         response = web.HTTPSeeOther(next_url)
         self.set_cookie(request, response, fresh)
@@ -273,7 +293,8 @@ class Console:
 
     async def logout(self, request: web.Request) -> web.Response:
         """``POST /logout``."""
-        await self.check_post(request)
+        session, _ = await self.check_post(request)
+        self.sessions.revoke(session.sid)
         response = web.HTTPSeeOther("/login" if self.token else "/")
         response.del_cookie(COOKIE, path="/")
         raise response
@@ -302,9 +323,9 @@ class Console:
         if verb == "approve":
             action, kwargs["text"] = "approve", item.draft
         elif verb == "edit":
-            limit = render.length_limit(item)
-            if len(text) > limit:
-                raise ValueError(f"The reply has {len(text)} characters; the limit is {limit}.")
+            too_long = limits.length_problem(text, item.mention.platform, render.length_limit(item))
+            if too_long:
+                raise ValueError(too_long)
             action = "approve" if text == (item.draft or "").strip() else "edit"
             kwargs["text"] = text
         elif verb == "reject":
@@ -350,11 +371,43 @@ def _wants_json(request: web.Request) -> bool:
 
 
 def _safe_next(value: str) -> str:
-    if not value.startswith("/") or value.startswith("//") or "\\" in value:
+    """``value`` when it is a plain local path (and query), else ``/``."""
+    try:
+        decoded = unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        return "/"
+    if (
+        not _NEXT.fullmatch(value)
+        or decoded.startswith("//")
+        or "\\" in decoded
+        or not decoded.isprintable()
+    ):
         return "/"
     parts = urlsplit(value)
     query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("flash="))
     return parts.path + (f"?{query}" if query else "")
+
+
+def _login_name(raw: str) -> str:
+    """The self-declared name recorded with decisions: printable, and never a Slack identity."""
+    name = "".join(ch for ch in raw if ch.isprintable() and ch != "+").strip()[:60]
+    return f"web:{name}" if name.casefold().startswith("slack:") else name
+
+
+async def _read_form(request: web.Request) -> dict[str, str]:
+    """The POSTed form's text fields; 400 when the body cannot be read as a form."""
+    try:
+        data = await request.post()
+    except (ValueError, LookupError, UnicodeError, AssertionError) as exc:
+        raise web.HTTPBadRequest(text="unreadable form") from exc
+    return {k: v for k, v in data.items() if isinstance(v, str)}
+
+
+def _same_host(origin: str, host: str) -> bool:
+    try:
+        return urlsplit(origin).netloc == host
+    except ValueError:
+        return False
 
 
 def _filters(request: web.Request) -> dict[str, str]:
@@ -377,11 +430,13 @@ def setup_console(
     timezone: str = "UTC",
     slack: SlackApproval | None = None,
     on_decision: Callable[[int], None] | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> None:
     """Add the console's routes (``/``, ``/login``, ``/items/{id}`` …) to ``app``.
 
-    ``on_decision(item_id)`` is called after every decision (e.g. to wake the poster).
-    Raises ConfigError when the console would be reachable beyond loopback without a token.
+    ``on_decision(item_id)`` is called after every decision (e.g. to wake the poster);
+    ``clock`` (monotonic seconds) drives the login throttle. Raises ConfigError when the
+    console would be reachable beyond loopback without a token, or the token is blank.
     """
     if not cfg.enabled:
         return
@@ -389,7 +444,9 @@ def setup_console(
         raise ConfigError(
             [f"approval.web.token: required because server.host {server_host!r} is not loopback"]
         )
-    console = Console(store, cfg, timezone=timezone, slack=slack, on_decision=on_decision)
+    console = Console(
+        store, cfg, timezone=timezone, slack=slack, on_decision=on_decision, clock=clock
+    )
     app[_CONSOLE_KEY] = console
     app.router.add_get("/", console.index)
     app.router.add_get("/login", console.login_page)

@@ -21,15 +21,18 @@ def attach_approval(
 ) -> SlackApproval | None:
     """Add the console and Slack routes; return the Slack service (or None).
 
-    The caller starts it (``await slack.start()``), calls ``await slack.sync()`` every few
-    seconds and ``await slack.stop()`` on shutdown. ``on_decision(item_id)`` runs after every
-    new decision from either surface (e.g. to wake the poster). Raises ConfigError when the
-    Slack section is incomplete or the console would be public without a token.
+    The caller starts it (``await slack.start()``), runs ``await slack.sync()`` whenever
+    ``slack.wake_event`` is set (and every few seconds as a safety net), calls ``slack.wake()``
+    after recording a draft or a post result, and ``await slack.stop()`` on shutdown.
+    ``on_decision(item_id)`` runs after every new decision from either surface (e.g. to wake the
+    poster); decisions wake Slack by themselves. Raises ConfigError when the Slack section is
+    incomplete or the console would be public without a token.
     """
     approval = config.approval
     slack = None
     if approval.slack is not None and approval.slack.enabled:
         slack = SlackApproval(approval.slack, store, brand_tz=approval.timezone)
+        on_decision = _then_wake(on_decision, slack)
         slack.on_decision = on_decision
         if approval.slack.mode == "http":
             app.router.add_post("/slack/events", slack.handle_http)
@@ -43,3 +46,14 @@ def attach_approval(
         on_decision=on_decision,
     )
     return slack
+
+
+def _then_wake(
+    on_decision: Callable[[int], None] | None, slack: SlackApproval
+) -> Callable[[int], None]:
+    def decided(item_id: int) -> None:
+        if on_decision is not None:
+            on_decision(item_id)
+        slack.wake()
+
+    return decided

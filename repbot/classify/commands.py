@@ -105,7 +105,10 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     texts = list(args.texts) or [line.rstrip("\n") for line in sys.stdin if line.strip()]
     sections = load_sections(args.config)
-    classifier = load_classifier(_classifier_config(args, sections.classifier))
+    from repbot.logs import loading_status
+
+    with loading_status("loading the classifier"):
+        classifier = load_classifier(_classifier_config(args, sections.classifier))
     now = datetime.now(UTC)
     author = Author(handle=args.author or "", followers=args.followers)
     mentions = [

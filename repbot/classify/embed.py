@@ -41,6 +41,11 @@ class SentenceEmbedder:
         self.batch_size = batch_size
         self.dimension = int(self._model.config.hidden_size)
 
+    @property
+    def model_id(self) -> str:
+        """Names stored vectors: the model folder (with its parent) and the dimension."""
+        return f"{self.path.parent.name}/{self.path.name}:{self.dimension}"
+
     @classmethod
     def default(cls) -> SentenceEmbedder:
         """A process-wide shared embedder over the packaged base encoder."""

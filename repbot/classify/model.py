@@ -20,6 +20,20 @@ ADAPTER_FILE = "adapter.safetensors"
 META_FILE = "adapter.json"
 
 
+def quiet_transformers() -> None:
+    """No progress bars from transformers or huggingface_hub; their log records go through
+    repbot's handlers (format, redaction) instead of their own stderr handler."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    hf_logging.disable_default_handler()
+    hf_logging.enable_propagation()
+
+
+quiet_transformers()
+
+
 @dataclass
 class AdapterMeta:
     """Hyper-parameters needed to rebuild the network around the saved tensors."""

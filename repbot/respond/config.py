@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import difflib
+import typing
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from repbot.classify.intent import SKIP_INTENTS, Intent
+from repbot.secrets import Secret
+
+REPLY_INTENTS: tuple[str, ...] = tuple(i for i in typing.get_args(Intent) if i not in SKIP_INTENTS)
+"""Intents that can get a reply: the classifier's intents but ``spam`` and ``irrelevant``."""
 
 LIABILITY_PHRASES: tuple[str, ...] = (
     "it's our fault",
@@ -48,7 +56,7 @@ class LLMConfig(BaseModel):
         description="API root; `/chat/completions` is appended (Ollama's default shown).",
     )
     model: str = Field(default="llama3.1:8b", description="Model name the endpoint expects.")
-    api_key: SecretStr | None = Field(default=None, description="Bearer token; use ${ENV} in YAML.")
+    api_key: Secret | None = Field(default=None, description="Bearer token; use ${ENV} in YAML.")
     api_key_header: str = Field(
         default="Authorization", description="`Authorization` (Bearer) or e.g. `api-key` for Azure."
     )
@@ -148,3 +156,61 @@ class ResponderConfig(BaseModel):
     limits: dict[str, int] = Field(
         default_factory=dict, description="Lower a platform's reply limit (never raises it)."
     )
+
+    @field_validator("reply_intents")
+    @classmethod
+    def _known_intents(cls, value: list[str]) -> list[str]:
+        for intent in value:
+            _check_intent(intent)
+        return value
+
+    @field_validator("min_urgency")
+    @classmethod
+    def _known_urgency_intents(cls, value: dict[str, float]) -> dict[str, float]:
+        for intent, urgency in value.items():
+            _check_intent(intent)
+            if not 0.0 <= urgency <= 1.0:
+                raise ValueError(f"{intent}: urgency must be between 0 and 1, not {urgency}")
+        return value
+
+    @field_validator("limits")
+    @classmethod
+    def _known_platforms(cls, value: dict[str, int]) -> dict[str, int]:
+        for platform, limit in value.items():
+            check_platform(platform)
+            if limit < 1:
+                raise ValueError(f"{platform}: a reply limit must be at least 1, not {limit}")
+        return value
+
+
+def _check_intent(intent: str) -> None:
+    if intent not in REPLY_INTENTS:
+        never = " (spam and irrelevant never get a reply)" if intent in SKIP_INTENTS else ""
+        raise ValueError(
+            f"unknown intent {intent[:60]!r}{never}{_hint(intent, REPLY_INTENTS)}; "
+            f"known: {', '.join(REPLY_INTENTS)}"
+        )
+
+
+def known_platforms() -> tuple[str, ...]:
+    """Every platform repbot knows: the template platforms and the ones with a reply limit."""
+    from repbot.respond.limits import PLATFORM_LIMITS
+    from repbot.respond.personalize import FORUM, REVIEW, SOCIAL
+    from repbot.respond.templates import PLATFORMS
+
+    return tuple(sorted({*PLATFORMS, *PLATFORM_LIMITS, *SOCIAL, *FORUM, *REVIEW}))
+
+
+def check_platform(platform: str) -> str:
+    """``platform`` if repbot knows it; raises ValueError naming the known ones otherwise."""
+    known = known_platforms()
+    if platform not in known:
+        raise ValueError(
+            f"unknown platform {platform[:60]!r}{_hint(platform, known)}; known: {', '.join(known)}"
+        )
+    return platform
+
+
+def _hint(word: str, choices: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word[:100], list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

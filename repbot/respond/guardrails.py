@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from repbot.brand import BrandConfig
 from repbot.respond.config import GuardrailConfig
+from repbot.respond.limits import x_urls
 from repbot.respond.textsim import ngrams, shared_ngram, words
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]\"']+", re.I)
@@ -28,6 +29,18 @@ _PAYLOAD = re.compile(
     r"\b(?:reply|respond|answer|say|write|post|tweet)\s+(?:only\s+)?(?:with|exactly|this)\s*:?\s*"
     r"(.{3,400})",
     re.I | re.S,
+)
+_MASS = re.compile(
+    r"<!(?:everyone|here|channel|subteam\^)[^>]*>|<[@#][A-Z0-9]+(?:\|[^>]*)?>"
+    r"|(?<![\w.@])@(?:everyone|here|channel|all)\b",
+    re.I,
+)
+_AT = re.compile(r"(?<![\w.@+-])@([A-Za-z0-9_][\w.@-]*[A-Za-z0-9_]|[A-Za-z0-9_])")
+_LEADING_AT = re.compile(r"^@[A-Za-z0-9_][\w.@-]*\s")
+"""The reply's own address ("@dana "), built only from a valid handle."""
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!?][^<>]*>|&#?\w+;|javascript:", re.I)
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 )
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
 
@@ -76,9 +89,32 @@ def links(text: str, brand: BrandConfig) -> list[str]:
         if not _host_allowed(host, allowed):
             problems.append(f"link outside the allowlist: {url}")
     no_urls = _URL.sub(" ", _EMAIL.sub(" ", text))
-    for domain in _BARE_DOMAIN.findall(no_urls):
+    domains = _BARE_DOMAIN.findall(no_urls)
+    domains += [urlsplit("http://" + u).hostname or "" for u in x_urls(no_urls)]
+    for domain in dict.fromkeys(domains):
         if not _host_allowed(domain, allowed):
             problems.append(f"domain outside the allowlist: {domain}")
+    return problems
+
+
+def addresses(text: str, brand: BrandConfig) -> list[str]:
+    """Mass mentions (``@everyone``, Slack ``<!here>``), @-mentions of anyone but the brand's
+    own accounts, markup and invisible control characters.
+
+    The ``@handle`` a reply starts with is exempt: it is built only from a handle valid on its
+    platform (:mod:`repbot.platforms`); a mass mention there is still refused.
+    """
+    problems = [f"mass mention: {m}" for m in _MASS.findall(text)]
+    own = {h.lower().lstrip("@") for h in brand.handles.values()}
+    no_email = _LEADING_AT.sub("", _EMAIL.sub(" ", text))
+    problems += [
+        f"mentions someone: @{m}"
+        for m in _AT.findall(no_email)
+        if m.lower() not in own and m.lower() not in ("everyone", "here", "channel", "all")
+    ]
+    problems += [f"markup: {m}" for m in _MARKUP.findall(text)]
+    if _CONTROL.search(text):
+        problems.append("invisible or control characters")
     return problems
 
 
@@ -152,6 +188,7 @@ def check(
         *forbidden_phrases(text, cfg),
         *links(text, brand),
         *contacts(text, brand),
+        *addresses(text, brand),
         *copied(text, [o for o in others if o != mention_text], cfg.copy_ngram),
         *obeys_injection(text, mention_text, cfg.injection_ngram),
     ]

@@ -12,9 +12,11 @@ import numpy.typing as npt
 import yaml
 
 from repbot.errors import ConfigError
-from repbot.respond.personalize import detect_topics
+from repbot.respond.personalize import TOPICS, detect_topics
 from repbot.respond.textsim import Embedder, TfIdf
 
+TOPIC_NAMES = frozenset(t.name for t in TOPICS)
+"""The topics a snippet may name: the problem detector's (``personalize.TOPICS``)."""
 TOPIC_BONUS = 0.25
 """Added to a snippet whose topics include the mention's main (most specific) problem topic."""
 SECONDARY_BONUS = 0.1
@@ -67,6 +69,12 @@ def _snippet(data: dict[str, Any], source: str, body: str = "") -> Snippet:
     missing = [k for k in ("id", "title", "reply") if not data.get(k)]
     if missing:
         raise ConfigError([f"{source}: missing {', '.join(missing)}"], source="knowledge")
+    topics = data.get("topics", [])
+    unknown = [str(t) for t in (topics if isinstance(topics, list) else [topics])]
+    unknown = [t for t in unknown if t not in TOPIC_NAMES]
+    if unknown:
+        known = ", ".join(sorted(TOPIC_NAMES))
+        raise ConfigError([f"{source}: unknown topic {unknown[0]!r} (known: {known})"], "knowledge")
     return Snippet(
         id=str(data["id"]),
         title=str(data["title"]),
@@ -109,7 +117,9 @@ def load_snippets(folder: Path) -> list[Snippet]:
             continue
         try:
             snippets.extend(parse(path))
-        except (ConfigError, yaml.YAMLError, ValueError) as exc:
+        except ConfigError as exc:
+            problems += [f"knowledge/{problem}" for problem in exc.problems]
+        except (yaml.YAMLError, ValueError) as exc:
             problems.append(f"knowledge/{path.name}: {exc}")
     ids = [s.id for s in snippets]
     problems += [
@@ -151,7 +161,7 @@ class KnowledgeBase:
         """Whether retrieval uses sentence embeddings (else lexical TF-IDF)."""
         return self.embedder is not None
 
-    def _row_scores(self, query: str) -> list[float]:
+    def _row_scores(self, query: str, vector: npt.NDArray[np.float32] | None) -> list[float]:
         if self.embedder is None:
             with self._lock:
                 if self._tfidf is None:
@@ -160,30 +170,40 @@ class KnowledgeBase:
         with self._lock:
             if self._matrix is None:
                 self._matrix = self.embedder.embed(self._rows)
-        q = self.embedder.embed([query])[0]
+        q = self.embedder.embed([query])[0] if vector is None else vector
         return [float(x) for x in self._matrix @ q]
 
-    def scores(self, query: str) -> list[float]:
-        """Each snippet's similarity with ``query`` (best over its rows), in snippet order."""
+    def scores(self, query: str, vector: npt.NDArray[np.float32] | None = None) -> list[float]:
+        """Each snippet's similarity with ``query`` (best over its rows), in snippet order.
+
+        ``vector`` is the query's embedding when the caller already has it. The snippets'
+        rows are embedded once, on first use.
+        """
         best = [-1.0] * len(self.snippets)
-        for owner, score in zip(self._owner, self._row_scores(query), strict=True):
+        for owner, score in zip(self._owner, self._row_scores(query, vector), strict=True):
             best[owner] = max(best[owner], score)
         return best
 
     def search(
-        self, query: str, k: int = 2, min_score: float = 0.1, margin: float = 0.0
+        self,
+        query: str,
+        k: int = 2,
+        min_score: float = 0.1,
+        margin: float = 0.0,
+        vector: npt.NDArray[np.float32] | None = None,
     ) -> list[Hit]:
         """The ``k`` snippets most similar to ``query`` scoring at least ``min_score``.
 
         A snippet whose ``topics`` include a problem topic detected in the query gets a bonus,
         so "where is my money back" finds the refund policy even without shared words. Hits
-        after the first must score within ``margin`` of it (0: no such limit).
+        after the first must score within ``margin`` of it (0: no such limit). ``vector`` is
+        the query's embedding when the caller already has it.
         """
         if not self.snippets or k <= 0:
             return []
         topics = detect_topics(query)
         hits = []
-        for snippet, score in zip(self.snippets, self.scores(query), strict=True):
+        for snippet, score in zip(self.snippets, self.scores(query, vector), strict=True):
             bonus = _bonus(topics, snippet.topics)
             if score + bonus >= min_score:
                 hits.append(Hit(snippet, score + bonus))

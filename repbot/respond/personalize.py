@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from repbot import platforms
 from repbot.models import Author, Mention
 
 SOCIAL = frozenset({"x", "mastodon", "bluesky"})
@@ -52,6 +53,8 @@ _ACRONYMS = frozenset({"PIN", "ATM", "ID", "UK", "US", "EU", "iPhone", "iOS"})
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z'’-]*|£?\d[\d,.]*[a-z]?|[^\sA-Za-z\d]")
 _LOCATION_PREPS = frozenset({"at", "outside", "in", "near", "on"})
 _PLACES = frozenset({"branch", "station", "centre", "center", "airport", "mall"})
+_PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+"""A word a reply may quote back: letters, inner apostrophes and hyphens, nothing else."""
 _ORDER_NO = re.compile(r"(?:#|\border\s+(?:number\s+|no\.?\s*)?)(\d{3,12})\b", re.I)
 MAX_PHRASE_WORDS = 10
 
@@ -267,13 +270,9 @@ def first_name(author: Author) -> str | None:
     first = display.split()[0]
     if first.isupper() and len(first) > 1:
         first = first.capitalize()
-    if not _NAME.match(first) or first in _NOT_NAMES:
+    if not _NAME.fullmatch(first) or first in _NOT_NAMES:
         return None
     return first
-
-
-def _handle(author: Author) -> str:
-    return author.handle.strip().lstrip("@").removeprefix("u/").strip()
 
 
 def address(mention: Mention) -> Address:
@@ -281,17 +280,13 @@ def address(mention: Mention) -> Address:
 
     X, Mastodon and Bluesky replies start with ``@handle``; Reddit names people ``u/name``;
     Hacker News by handle; reviews and everything else by first name when there is one.
+    A handle that is not valid on its platform (:mod:`repbot.platforms`) is never used.
     """
     platform = mention.platform
-    handle = _handle(mention.author)
+    named = platforms.mention_of(platform, mention.author.handle)
     first = first_name(mention.author)
-    prefix = f"@{handle} " if platform in SOCIAL and handle else ""
-    if platform == "reddit" and handle:
-        name = f"u/{handle}"
-    elif platform == "hackernews" and handle:
-        name = handle
-    else:
-        name = first or ""
+    prefix = f"{named} " if platform in SOCIAL and named else ""
+    name = named if named and platform in FORUM else first or ""
     greeting = f"Hi {name}," if name else "Hi there,"
     return Address(prefix=prefix, name=name, greeting=greeting)
 
@@ -563,7 +558,7 @@ def _praised_words(words: list[str], brand_words: frozenset[str], bare: str = ""
         determiner, rest = _determiner_of(words[start], brand_words), words[start + 1 :]
     kept: list[str] = []
     for word in rest:
-        if word.lower() in _BREAK or word.lower() in _BANNED or not _is_word(word):
+        if word.lower() in _BREAK or word.lower() in _BANNED or not _PLAIN_WORD.fullmatch(word):
             break
         tidy = _tidy_word(word, brand_words)
         if tidy:
@@ -594,7 +589,9 @@ def _determiner_of(word: str, brand_words: frozenset[str]) -> str:
 
 def _is_name(word: str, brand_words: frozenset[str]) -> bool:
     lower = word.lower()
-    return bool(_NAME.match(word)) and word not in _NOT_NAMES and lower not in brand_words | NOUNS
+    return (
+        bool(_NAME.fullmatch(word)) and word not in _NOT_NAMES and lower not in brand_words | NOUNS
+    )
 
 
 _STAFF = re.compile(r"\b([A-Z][a-z]{2,15}) (?:at|on|from|behind) the (?:desk|counter|branch|phone)")

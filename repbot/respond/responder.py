@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import math
 import re
 from collections.abc import Sequence
@@ -13,12 +14,14 @@ from typing import Any
 
 from jinja2 import TemplateError
 
+from repbot import platforms
 from repbot.brand import BrandConfig
 from repbot.errors import ConfigError
 from repbot.models import Author, Mention
 from repbot.respond import guardrails, limits
 from repbot.respond.config import ResponderConfig
 from repbot.respond.draft import Draft, DraftContext, RankedExample, rank_examples
+from repbot.respond.history import ExampleHistory, HistorySource
 from repbot.respond.knowledge import Hit, KnowledgeBase
 from repbot.respond.language import language_name, language_of
 from repbot.respond.llm import ChatClient, LLMError, OpenAIChatClient
@@ -32,7 +35,8 @@ from repbot.respond.templates import (
     family,
     packaged_prompts,
 )
-from repbot.respond.textsim import Embedder, overlap
+from repbot.respond.textsim import Embedder, dice, terms
+from repbot.secrets import redact
 
 PREFERENCE = 8.0
 """How strongly phrasings resembling approved replies are preferred: a phrasing's draw weight
@@ -45,6 +49,7 @@ _ASKS = re.compile(
 )
 _MIXED = re.compile(r"\b(only wish|i wish|though|however|but|except|apart from|if only)\b", re.I)
 SECURITY_INTENTS = frozenset({"complaint", "question", "other"})
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,7 @@ class Responder:
         self.root = cfg.prompts_dir or packaged_prompts()
         self.templates = TemplateSet(self.root)
         self.knowledge = KnowledgeBase.load(self.root / "knowledge", embedder)
+        self.history = ExampleHistory(embedder)
         self._owns_llm = llm is None and cfg.mode == "llm"
         self.llm: ChatClient | None = OpenAIChatClient(cfg.llm) if self._owns_llm else llm
 
@@ -136,19 +142,39 @@ class Responder:
             return "security"
         return ctx.intent
 
+    async def sync_history(self, source: HistorySource) -> int:
+        """Load approved replies decided since the last call (see :class:`ExampleHistory`).
+
+        Drafts rank these when their context brings no ``examples`` of its own. A failure
+        (the encoder, the store) is logged and drafting goes on with what was loaded.
+        """
+        try:
+            return await self.history.sync(source)
+        except Exception as exc:  # noqa: BLE001 - a draft without new examples is still a draft
+            log.warning("approved replies not loaded: %s", redact(f"{type(exc).__name__}: {exc}"))
+            return 0
+
     def _retrieve(self, ctx: DraftContext, query: str) -> tuple[list[Hit], list[RankedExample]]:
+        """Knowledge hits and ranked approved replies; the query is embedded at most once."""
+        wants_knowledge = ctx.intent != "praise" and not self.foreign(ctx)
+        needed = (wants_knowledge and bool(self.knowledge.snippets)) or (
+            len(self.history) > 0 and not ctx.examples
+        )
+        vector = self.embedder.embed([query])[0] if self.embedder and needed else None
         hits: list[Hit] = []
-        if ctx.intent != "praise" and not self.foreign(ctx):
+        if wants_knowledge:
             floor = (
                 self.cfg.knowledge_min_similarity
                 if self.knowledge.semantic
                 else self.cfg.knowledge_min_score
             )
             hits = self.knowledge.search(
-                query, self.cfg.knowledge_k, floor, margin=self.cfg.knowledge_margin
+                query, self.cfg.knowledge_k, floor, margin=self.cfg.knowledge_margin, vector=vector
             )
-        ranked = rank_examples(query, ctx.examples, self.embedder, self.cfg.examples_k)
-        return hits, ranked
+        k = self.cfg.examples_k
+        if ctx.examples:
+            return hits, rank_examples(query, ctx.examples, self.embedder, k)
+        return hits, self.history.rank(query, vector, k)
 
     # -- context -------------------------------------------------------------------------
 
@@ -185,7 +211,7 @@ class Responder:
             "urgency": ctx.urgency,
             "name": who.name,
             "greeting": who.greeting,
-            "handle": mention.author.handle.lstrip("@"),
+            "handle": platforms.handle(mention.platform, mention.author.handle) or "",
             "problem": found.phrase,
             "object": found.object,
             "topic": found.topic or "",
@@ -385,9 +411,8 @@ def order_phrasings(
     (Efraimidis-Spirakis weighted sampling without replacement).
     """
     seed = f"{mention.platform}:{mention.external_id}"
-    prefs = [
-        sum(r.score * overlap(p.text, r.example.reply_text) for r in ranked) for p in phrasings
-    ]
+    replies = [(r.score, set(terms(r.example.reply_text))) for r in ranked]
+    prefs = [_preference(p.text, replies) for p in phrasings]
     floor = min(prefs, default=0.0)
     keys = [
         _unit(f"{seed}:{p.id}") ** (1.0 / math.exp(PREFERENCE * (pref - floor)))
@@ -395,6 +420,14 @@ def order_phrasings(
     ]
     order = sorted(range(len(phrasings)), key=lambda i: keys[i], reverse=True)
     return [phrasings[i] for i in order]
+
+
+def _preference(text: str, replies: Sequence[tuple[float, set[str]]]) -> float:
+    """Relevance-weighted term overlap of ``text`` with approved replies' term sets."""
+    if not replies:
+        return 0.0
+    mine = set(terms(text))
+    return sum(score * dice(mine, theirs) for score, theirs in replies)
 
 
 def clean_llm_reply(raw: str, signoff: str) -> str:

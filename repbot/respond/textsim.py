@@ -29,6 +29,16 @@ class Embedder(Protocol):
         ...
 
 
+def model_id(embedder: Embedder) -> str:
+    """What identifies ``embedder``'s vectors when they are stored (its ``model_id`` if it has
+    one, else its class): vectors stored under another id are computed again."""
+    named = getattr(embedder, "model_id", None)
+    if isinstance(named, str) and named:
+        return named
+    kind = type(embedder)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
 def words(text: str) -> list[str]:
     """Lower-cased word tokens, apostrophes kept inside words."""
     return _WORD.findall(text.lower().replace("’", "'"))
@@ -72,7 +82,11 @@ class TfIdf:
 
 def overlap(a: str, b: str) -> float:
     """Symmetric term overlap (Dice coefficient on content-term sets), 0..1."""
-    ta, tb = set(terms(a)), set(terms(b))
+    return dice(set(terms(a)), set(terms(b)))
+
+
+def dice(ta: set[str], tb: set[str]) -> float:
+    """The Dice coefficient of two term sets (0 when either is empty)."""
     if not ta or not tb:
         return 0.0
     return 2 * len(ta & tb) / (len(ta) + len(tb))

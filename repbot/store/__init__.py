@@ -9,6 +9,7 @@ from repbot.store.base import (
     IngestResult,
     Item,
     PostIntent,
+    PruneResult,
     SourceStatus,
     Store,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "IngestResult",
     "Item",
     "PostIntent",
+    "PruneResult",
     "SourceStatus",
     "SqliteStore",
     "Store",

@@ -7,12 +7,15 @@ PostgreSQL store with ``FOR UPDATE SKIP LOCKED`` claims can be added without tou
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from repbot.models import Mention, State
 from repbot.respond.draft import ApprovedExample as ApprovedExample
+from repbot.respond.history import StoredExample as StoredExample
 
 Action = Literal["approve", "edit", "reject", "snooze", "posted_manually"]
 
@@ -49,10 +52,16 @@ class Item:
 
 @dataclass(frozen=True)
 class IngestResult:
-    """What one ingest call stored."""
+    """What one ingest call stored; ``rejected`` says why each malformed record was skipped."""
 
     new_ids: list[int]
     duplicates: int
+    rejected: list[str] = field(default_factory=list)
+
+    @property
+    def malformed(self) -> int:
+        """Records the store could not keep (skipped; the rest of the page was stored)."""
+        return len(self.rejected)
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,15 @@ class PostIntent:
 
 
 @dataclass(frozen=True)
+class PruneResult:
+    """What one prune removed."""
+
+    raw_payloads: int
+    audit_rows: int
+    pages_freed: int = 0
+
+
+@dataclass(frozen=True)
 class SourceStatus:
     """Health of one source, as /healthz and `repbot check` show it."""
 
@@ -99,10 +117,30 @@ class Store(abc.ABC):
     def close(self) -> None:
         """Release the database."""
 
+    @abc.abstractmethod
+    def batch(self) -> AbstractContextManager[None]:
+        """Run several store calls as one transaction (all or nothing): ``with store.batch():``.
+
+        A call that fails inside the batch undoes only its own writes; an exception that leaves
+        the block undoes the whole batch.
+        """
+
+    @abc.abstractmethod
+    def prune(self, raw_before: datetime | None, audit_before: datetime | None) -> PruneResult:
+        """Delete raw payloads and audit rows of closed items (posted, rejected, skipped) whose
+        state was last changed before the cutoffs, in small transactions, and audit the prune.
+
+        Open items, KPIs, decisions, drafts and posts are never touched.
+        """
+
     # ingest and cursors
     @abc.abstractmethod
     def ingest(self, source: str, mentions: list[Mention], cursor: str | None) -> IngestResult:
-        """Store new mentions (deduped on platform+external_id) and the cursor, atomically."""
+        """Store new mentions (deduped on platform+external_id) and the cursor, atomically.
+
+        A mention that cannot be stored is skipped and listed in ``rejected``; it never stops
+        the rest of the page or the cursor from being stored.
+        """
 
     @abc.abstractmethod
     def get_cursor(self, source: str) -> str | None:
@@ -125,7 +163,12 @@ class Store(abc.ABC):
     # pipeline
     @abc.abstractmethod
     def pending(self, state: State, limit: int, now: datetime | None = None) -> list[Item]:
-        """Items in ``state`` ready for work, oldest first (due retries only)."""
+        """Items in ``state`` ready for work (due retries only), in claim order.
+
+        ``classified`` and ``approved``: most urgent first, then oldest. ``new`` (no urgency
+        yet): a cheap pre-score, lowest star rating first (unrated counts as 3), then the
+        widest audience, then oldest. Other states: oldest first.
+        """
 
     @abc.abstractmethod
     def get(self, mention_id: int) -> Item:
@@ -225,11 +268,11 @@ class Store(abc.ABC):
         intent: str | None = None,
         limit: int = 100,
     ) -> list[Item]:
-        """Items, most urgent first."""
+        """Items, most urgent first (unscored last, then newest); without raw payloads."""
 
     @abc.abstractmethod
     def counts(self) -> dict[str, int]:
-        """Number of items per state."""
+        """Number of items per state (kept up to date at every transition, not counted)."""
 
     @abc.abstractmethod
     def repeat_contacts(self, platform: str, author: str, since: datetime, before_id: int) -> int:
@@ -237,7 +280,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def response_times(self) -> dict[str, dict[str, float]]:
-        """Seconds from ingest to draft, to decision and to post: count, p50, p95."""
+        """Seconds from ingest to draft, to decision and to post: count, p50, p95.
+
+        Kept as a histogram updated at every transition (percentiles within 1 %), so reading it
+        costs the same at any history size.
+        """
 
     # alerts and audit
     @abc.abstractmethod
@@ -263,3 +310,77 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def kv_set(self, key: str, value: str | None) -> None:
         """Set (or delete with None) a key in the key-value area."""
+
+    # Slack delivery (one row per mention: the intent, then the message it became)
+    @abc.abstractmethod
+    def slack_undelivered(self, limit: int) -> list[tuple[Item, str]]:
+        """Awaiting drafts with no message (or intent) for their current state, most urgent
+        first; each with its change marker (see :attr:`SlackMessage.item_version`)."""
+
+    @abc.abstractmethod
+    def slack_changed(self, limit: int) -> list[SlackMessage]:
+        """Open messages whose item changed since the message was last rendered."""
+
+    @abc.abstractmethod
+    def slack_message(self, mention_id: int) -> SlackMessage | None:
+        """The mention's message or delivery intent, if any."""
+
+    @abc.abstractmethod
+    def slack_intents(self) -> list[SlackMessage]:
+        """Intents without a confirmed message ``ts`` (a post whose outcome is unknown)."""
+
+    @abc.abstractmethod
+    def slack_intend(self, mention_id: int, channel: str) -> SlackMessage:
+        """Record that the item's current state is about to be posted to ``channel``."""
+
+    @abc.abstractmethod
+    def slack_sent(
+        self,
+        mention_id: int,
+        *,
+        channel: str,
+        ts: str,
+        state: State,
+        version: str | None,
+        sig: str | None,
+        is_open: bool,
+    ) -> None:
+        """Record the message (first delivery or update) and what it shows; ``version`` None
+        means "render again on the next pass"."""
+
+    @abc.abstractmethod
+    def slack_forget(self, mention_id: int) -> None:
+        """Drop an intent known not to have been posted (a confirmed message is kept)."""
+
+    # approved-reply history (the responder's retrieval)
+    @abc.abstractmethod
+    def approved_since(
+        self, after_id: int, model: str | None = None, limit: int = 1000
+    ) -> list[StoredExample]:
+        """Approved and edited replies with decision id above ``after_id``, oldest first,
+        each with its stored embedding under ``model`` (None: no vectors read)."""
+
+    @abc.abstractmethod
+    def approved_floor(self, keep: int) -> int:
+        """The decision id after which the newest ``keep`` approved replies lie (0: all)."""
+
+    @abc.abstractmethod
+    def save_example_embeddings(self, model: str, vectors: Sequence[tuple[int, bytes]]) -> None:
+        """Store ``(decision_id, float32 vector bytes)`` pairs computed with ``model``."""
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """One mention's Slack message, or the intent to post it (``ts`` None until confirmed)."""
+
+    mention_id: int
+    channel: str
+    ts: str | None
+    state: State
+    episode: str
+    """The item's ``state_changed_at`` when the intent was written: names this delivery."""
+    version: str | None
+    sig: str | None
+    intent_at: datetime
+    item_version: str
+    """The item's change marker now; differs from ``version`` when it needs re-rendering."""

@@ -2,6 +2,121 @@
 
 from __future__ import annotations
 
+# Migration 2 (volume): the expression the ``new`` stage is claimed by. It must be spelled the
+# same in the index and in ``SqliteStore.pending`` for SQLite to use the index.
+NEW_ORDER = (
+    "coalesce(json_extract(mention_json, '$.rating'), 3),"
+    " coalesce(json_extract(mention_json, '$.author.followers'), 0) DESC"
+)
+KPI_STAGES = {"draft": "drafted_at", "decision": "decided_at", "post": "posted_at"}
+KPI_GROWTH = 1.02  # histogram buckets 2 % wide: percentiles within 1 %
+
+
+def _kpi_bucket(stage: str, row: str, column: str) -> str:
+    millis = (
+        f"max(0, CAST(round((julianday({row}{column}) - julianday({row}ingested_at))"
+        " * 86400000.0) AS INTEGER))"
+    )
+    return f"(SELECT max(h.lo) FROM kpi_hist h WHERE h.stage = '{stage}' AND h.lo <= {millis})"
+
+
+def _kpi_sql() -> str:
+    stages = " UNION ALL ".join(f"SELECT '{s}' AS stage" for s in KPI_STAGES)
+    parts = [
+        "CREATE TABLE kpi_hist (stage TEXT NOT NULL, lo INTEGER NOT NULL,"
+        " n INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (stage, lo)) WITHOUT ROWID;",
+        f"WITH RECURSIVE b(x) AS (SELECT 1.0 UNION ALL SELECT x * {KPI_GROWTH} FROM b"
+        " WHERE x < 1e11)"
+        f" INSERT INTO kpi_hist (stage, lo) SELECT s.stage, v.lo FROM ({stages}) AS s,"
+        " (SELECT 0 AS lo UNION SELECT CAST(x AS INTEGER) FROM b) AS v;",
+    ]
+    for stage, column in KPI_STAGES.items():
+        parts.append(
+            f"UPDATE kpi_hist SET n = n + b.c FROM (SELECT {_kpi_bucket(stage, '', column)}"
+            f" AS lo, count(*) AS c FROM mentions WHERE {column} IS NOT NULL GROUP BY 1) AS b"
+            f" WHERE kpi_hist.stage = '{stage}' AND kpi_hist.lo = b.lo;"
+        )
+        parts.append(
+            f"CREATE TRIGGER kpi_{stage} AFTER UPDATE OF {column} ON mentions"
+            f" WHEN OLD.{column} IS NOT NEW.{column} BEGIN"
+            f" UPDATE kpi_hist SET n = n - 1 WHERE OLD.{column} IS NOT NULL"
+            f" AND stage = '{stage}' AND lo = {_kpi_bucket(stage, 'OLD.', column)};"
+            f" UPDATE kpi_hist SET n = n + 1 WHERE NEW.{column} IS NOT NULL"
+            f" AND stage = '{stage}' AND lo = {_kpi_bucket(stage, 'NEW.', column)}; END;"
+        )
+        parts.append(
+            f"CREATE TRIGGER kpi_{stage}_insert AFTER INSERT ON mentions"
+            f" WHEN NEW.{column} IS NOT NULL BEGIN"
+            f" UPDATE kpi_hist SET n = n + 1 WHERE stage = '{stage}'"
+            f" AND lo = {_kpi_bucket(stage, 'NEW.', column)}; END;"
+        )
+        parts.append(
+            f"CREATE TRIGGER kpi_{stage}_delete AFTER DELETE ON mentions"
+            f" WHEN OLD.{column} IS NOT NULL BEGIN"
+            f" UPDATE kpi_hist SET n = n - 1 WHERE stage = '{stage}'"
+            f" AND lo = {_kpi_bucket(stage, 'OLD.', column)}; END;"
+        )
+    return "\n".join(parts)
+
+
+_VOLUME_SQL = f"""
+CREATE INDEX mentions_urgency ON mentions (urgency);
+CREATE INDEX mentions_claim_new ON mentions (state, {NEW_ORDER}, id) WHERE state = 'new';
+CREATE INDEX mentions_claim_classified ON mentions (state, urgency DESC, id, next_attempt_at)
+    WHERE state = 'classified';
+CREATE INDEX mentions_claim_approved ON mentions (state, urgency DESC, id, next_attempt_at)
+    WHERE state = 'approved';
+CREATE INDEX posts_mention ON posts (mention_id, status);
+CREATE INDEX posts_intent ON posts (mention_id) WHERE status = 'intent';
+CREATE TABLE post_counts (
+    source TEXT NOT NULL, month TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (source, month)
+) WITHOUT ROWID;
+INSERT INTO post_counts (source, month, n) SELECT source, substr(finished_at, 1, 7), count(*)
+    FROM posts WHERE status = 'posted' GROUP BY 1, 2;
+CREATE TRIGGER post_counts_update AFTER UPDATE OF status ON posts
+    WHEN NEW.status = 'posted' AND OLD.status IS NOT 'posted' BEGIN
+    INSERT INTO post_counts (source, month, n) VALUES (NEW.source, substr(NEW.finished_at, 1, 7), 1)
+        ON CONFLICT (source, month) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER post_counts_insert AFTER INSERT ON posts WHEN NEW.status = 'posted' BEGIN
+    INSERT INTO post_counts (source, month, n) VALUES (NEW.source, substr(NEW.finished_at, 1, 7), 1)
+        ON CONFLICT (source, month) DO UPDATE SET n = n + 1;
+END;
+CREATE INDEX decisions_mention ON decisions (mention_id);
+CREATE INDEX audit_mention ON audit (mention_id) WHERE mention_id IS NOT NULL;
+CREATE TABLE mention_raw (
+    mention_id INTEGER PRIMARY KEY REFERENCES mentions (id),
+    raw_json TEXT NOT NULL
+);
+INSERT INTO mention_raw (mention_id, raw_json)
+    SELECT id, json_extract(mention_json, '$.raw') FROM mentions
+    WHERE json_type(mention_json, '$.raw') = 'object'
+    AND json_extract(mention_json, '$.raw') != '{{}}';
+UPDATE mentions SET mention_json = json_remove(mention_json, '$.raw')
+    WHERE json_type(mention_json, '$.raw') IS NOT NULL;
+CREATE TABLE state_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO state_counts (state, n) SELECT state, count(*) FROM mentions GROUP BY state;
+CREATE TRIGGER state_counts_insert AFTER INSERT ON mentions BEGIN
+    INSERT INTO state_counts (state, n) VALUES (NEW.state, 1)
+        ON CONFLICT (state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER state_counts_update AFTER UPDATE OF state ON mentions
+    WHEN OLD.state IS NOT NEW.state BEGIN
+    UPDATE state_counts SET n = n - 1 WHERE state = OLD.state;
+    INSERT INTO state_counts (state, n) VALUES (NEW.state, 1)
+        ON CONFLICT (state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER state_counts_delete AFTER DELETE ON mentions BEGIN
+    UPDATE state_counts SET n = n - 1 WHERE state = OLD.state;
+END;
+CREATE TABLE prune_grant (cutoff TEXT NOT NULL);
+DROP TRIGGER audit_no_delete;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    WHEN NOT EXISTS (SELECT 1 FROM prune_grant g WHERE OLD.at < g.cutoff)
+    BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+{_kpi_sql()}
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
         1,
@@ -102,6 +217,59 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
             BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
         CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """,
+    ),
+    (
+        2,
+        "volume: hot-query indexes; state, post and KPI counters kept by triggers; raw apart",
+        _VOLUME_SQL,
+    ),
+    (
+        3,
+        "slack messages table (delivery intents, change markers)",
+        """
+        CREATE TABLE slack_messages (
+            mention_id INTEGER PRIMARY KEY REFERENCES mentions (id) ON DELETE CASCADE,
+            channel TEXT NOT NULL,
+            ts TEXT,
+            state TEXT NOT NULL,
+            episode TEXT NOT NULL,
+            version TEXT,
+            sig TEXT,
+            is_open INTEGER NOT NULL DEFAULT 1,
+            intent_at TEXT NOT NULL,
+            sent_at TEXT
+        );
+        CREATE INDEX slack_messages_open ON slack_messages (mention_id)
+            WHERE is_open = 1 AND ts IS NOT NULL;
+        CREATE INDEX slack_messages_intents ON slack_messages (channel) WHERE ts IS NULL;
+        INSERT INTO slack_messages
+            (mention_id, channel, ts, state, episode, sig, is_open, intent_at, sent_at)
+            SELECT m.id, json_extract(kv.value, '$.channel'), json_extract(kv.value, '$.ts'),
+                coalesce(json_extract(kv.value, '$.state'), m.state), m.state_changed_at,
+                json_extract(kv.value, '$.sig'),
+                coalesce(json_extract(kv.value, '$.state'), m.state)
+                    NOT IN ('posted', 'rejected', 'snoozed', 'skipped'),
+                m.state_changed_at, m.state_changed_at
+            FROM kv JOIN mentions m ON m.id = CAST(substr(kv.key, 11) AS INTEGER)
+            WHERE kv.key LIKE 'slack:msg:%' AND json_valid(kv.value)
+                AND json_extract(kv.value, '$.channel') IS NOT NULL
+                AND json_extract(kv.value, '$.ts') IS NOT NULL;
+        DELETE FROM kv WHERE key = 'slack:open'
+            OR key IN (SELECT 'slack:msg:' || mention_id FROM slack_messages);
+        """,
+    ),
+    (
+        5,
+        "embeddings of approved examples",
+        """
+        CREATE TABLE example_embeddings (
+            decision_id INTEGER NOT NULL REFERENCES decisions (id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (decision_id, model)
+        ) WITHOUT ROWID;
         """,
     ),
 ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,13 @@ from repbot.store.base import (
     IngestResult,
     Item,
     PostIntent,
+    PruneResult,
+    SlackMessage,
     SourceStatus,
     Store,
+    StoredExample,
 )
-from repbot.store.migrations import MIGRATIONS
+from repbot.store.migrations import KPI_STAGES, MIGRATIONS, NEW_ORDER
 
 _DECISION_STATES = {
     "approve": State.APPROVED,
@@ -35,9 +38,34 @@ _DECISION_STATES = {
     "posted_manually": State.POSTED,
 }
 _ITEM_SQL = """
+    SELECT m.*, d.text AS draft_text, d.meta_json AS draft_meta, r.raw_json
+    FROM mentions m LEFT JOIN drafts d ON d.id = m.draft_id
+    LEFT JOIN mention_raw r ON r.mention_id = m.id
+"""
+# Views (queue, console, Slack) do not read the raw payload: it is most of a mention's bytes.
+_VIEW_SQL = """
     SELECT m.*, d.text AS draft_text, d.meta_json AS draft_meta
     FROM mentions m LEFT JOIN drafts d ON d.id = m.draft_id
 """
+# The order each stage claims work in: most urgent first once urgency is known; before
+# classification a cheap pre-score (lowest star rating first, then the widest audience).
+_CLAIM_ORDER = {
+    State.NEW: f"{NEW_ORDER}, m.id",
+    State.CLASSIFIED: "m.urgency DESC, m.id",
+    State.APPROVED: "m.urgency DESC, m.id",
+}
+_CLOSED_STATES = (State.POSTED, State.REJECTED, State.SKIPPED)
+_CLOSED = "(" + ", ".join(f"'{s.value}'" for s in _CLOSED_STATES) + ")"
+
+
+APPROVED_SINCE_SQL = (
+    "SELECT d.id, json_extract(m.mention_json, '$.text') AS mention_text, m.platform,"
+    " m.intent, d.text, d.action, e.dim, e.vector FROM decisions d"
+    " JOIN mentions m ON m.id = d.mention_id"
+    " LEFT JOIN example_embeddings e ON e.decision_id = d.id AND e.model = ?"
+    " WHERE d.id > ? AND d.action IN ('approve', 'edit') ORDER BY d.id LIMIT ?"
+)
+"""Approved replies after a decision id, oldest first, with their vectors under one model."""
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -62,9 +90,11 @@ class SqliteStore(Store):
         conn.row_factory = sqlite3.Row
         self.db = sqlite_utils.Database(conn)
         self.conn = conn
+        self._depth = 0
         try:
             conn.execute("PRAGMA busy_timeout = 30000")
             if str(path) != ":memory:":
+                conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # a new file only; see prune()
                 self.db.enable_wal()
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -78,13 +108,24 @@ class SqliteStore(Store):
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
+        nested = self._depth > 0  # inside batch(): a savepoint, so a failed call undoes itself
+        self.conn.execute("SAVEPOINT tx" if nested else "BEGIN IMMEDIATE")
+        self._depth += 1
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._depth -= 1
+            self.conn.execute("ROLLBACK TO tx" if nested else "ROLLBACK")
+            if nested:
+                self.conn.execute("RELEASE tx")
             raise
-        self.conn.execute("COMMIT")
+        self._depth -= 1
+        self.conn.execute("RELEASE tx" if nested else "COMMIT")
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        with self._tx():
+            yield
 
     def _applied(self) -> set[int]:
         if "schema_migrations" not in self.db.table_names():
@@ -101,7 +142,7 @@ class SqliteStore(Store):
                 " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
             done = self._applied()
-            for version, name, sql in MIGRATIONS:
+            for version, name, sql in sorted(MIGRATIONS):
                 if version in done:
                     continue
                 for statement in _split_sql(sql):
@@ -120,26 +161,16 @@ class SqliteStore(Store):
     def ingest(self, source: str, mentions: list[Mention], cursor: str | None) -> IngestResult:
         now = _ts(utcnow())
         new_ids: list[int] = []
+        rejected: list[str] = []
         with self._tx() as conn:
             for mention in mentions:
-                cur = conn.execute(
-                    "INSERT INTO mentions (source, platform, external_id, author_handle,"
-                    " created_at, ingested_at, mention_json, state, state_changed_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, 'new', ?)"
-                    " ON CONFLICT (platform, external_id) DO NOTHING",
-                    (
-                        source,
-                        mention.platform,
-                        mention.external_id,
-                        mention.author.handle.lower(),
-                        _ts(mention.created_at),
-                        now,
-                        mention.model_dump_json(),
-                        now,
-                    ),
-                )
-                if cur.rowcount:
-                    new_ids.append(int(cur.lastrowid or 0))
+                try:
+                    new_id = self._ingest_one(conn, source, mention, now)
+                except _UNSTORABLE as exc:
+                    rejected.append(redact(f"{mention.external_id[:80]!r}: {exc}"[:300]))
+                    continue
+                if new_id is not None:
+                    new_ids.append(new_id)
             if cursor is not None:
                 conn.execute(
                     "INSERT INTO cursors (source, cursor, updated_at) VALUES (?, ?, ?)"
@@ -149,7 +180,47 @@ class SqliteStore(Store):
                 )
             if new_ids:
                 self._audit(conn, None, "ingested", f"source:{source}", count=len(new_ids))
-        return IngestResult(new_ids, len(mentions) - len(new_ids))
+        return IngestResult(new_ids, len(mentions) - len(new_ids) - len(rejected), rejected)
+
+    @staticmethod
+    def _ingest_one(
+        conn: sqlite3.Connection, source: str, mention: Mention, now: str | None
+    ) -> int | None:
+        """Insert one mention inside its own savepoint; its id, or None for a duplicate."""
+        row = (
+            source,
+            mention.platform,
+            mention.external_id,
+            mention.author.handle.lower(),
+            _ts(mention.created_at),
+            now,
+            _mention_json(mention),
+            now,
+        )
+        raw = json.dumps(mention.raw, separators=(",", ":"), default=str) if mention.raw else None
+        conn.execute("SAVEPOINT ingest_one")
+        try:
+            cur = conn.execute(
+                "INSERT INTO mentions (source, platform, external_id, author_handle,"
+                " created_at, ingested_at, mention_json, state, state_changed_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'new', ?)"
+                " ON CONFLICT (platform, external_id) DO NOTHING",
+                row,
+            )
+            if cur.rowcount and raw is not None:
+                conn.execute(
+                    "INSERT INTO mention_raw (mention_id, raw_json) VALUES (?, ?)",
+                    (cur.lastrowid, raw),
+                )
+        except BaseException:
+            try:
+                conn.execute("ROLLBACK TO ingest_one")
+                conn.execute("RELEASE ingest_one")
+            except sqlite3.Error:
+                pass  # SQLite already rolled the whole transaction back; the caller's error wins
+            raise
+        conn.execute("RELEASE ingest_one")
+        return int(cur.lastrowid or 0) if cur.rowcount else None
 
     def get_cursor(self, source: str) -> str | None:
         row = self.conn.execute("SELECT cursor FROM cursors WHERE source = ?", (source,)).fetchone()
@@ -202,11 +273,11 @@ class SqliteStore(Store):
     # pipeline
     def pending(self, state: State, limit: int, now: datetime | None = None) -> list[Item]:
         due = _ts(now or utcnow())
-        order = "m.urgency DESC, m.id" if state is State.APPROVED else "m.id"
+        # The state is spelled out (an enum value) so SQLite can use the stage's partial index.
         rows = self.conn.execute(
-            f"{_ITEM_SQL} WHERE m.state = ? AND (m.next_attempt_at IS NULL OR m.next_attempt_at"
-            f" <= ?) ORDER BY {order} LIMIT ?",
-            (state.value, due, limit),
+            f"{_ITEM_SQL} WHERE m.state = '{state.value}' AND (m.next_attempt_at IS NULL"
+            f" OR m.next_attempt_at <= ?) ORDER BY {_CLAIM_ORDER.get(state, 'm.id')} LIMIT ?",
+            (due, limit),
         ).fetchall()
         return [_item(r) for r in rows]
 
@@ -235,7 +306,7 @@ class SqliteStore(Store):
                 sentiment=analysis.get("label"),
                 intent=analysis.get("intent"),
                 urgency=analysis.get("urgency"),
-                analysis_json=json.dumps(analysis),
+                analysis_json=_json(analysis),
                 classified_at=_ts(utcnow()),
                 attempts=0,
                 last_error=None,
@@ -253,7 +324,7 @@ class SqliteStore(Store):
             analysis.update(urgency=urgency, explanation=explanation)
             conn.execute(
                 "UPDATE mentions SET urgency = ?, analysis_json = ? WHERE id = ?",
-                (urgency, json.dumps(analysis), mention_id),
+                (urgency, _json(analysis), mention_id),
             )
 
     def hold(self, mention_id: int, reason: str, until: datetime) -> None:
@@ -273,7 +344,7 @@ class SqliteStore(Store):
         with self._tx() as conn:
             cur = conn.execute(
                 "INSERT INTO drafts (mention_id, text, meta_json, created_at) VALUES (?, ?, ?, ?)",
-                (mention_id, text, json.dumps(meta), now),
+                (mention_id, text, _json(meta), now),
             )
             self._move(
                 conn,
@@ -423,6 +494,42 @@ class SqliteStore(Store):
             for r in rows
         ]
 
+    def approved_since(
+        self, after_id: int, model: str | None = None, limit: int = 1000
+    ) -> list[StoredExample]:
+        rows = self.conn.execute(APPROVED_SINCE_SQL, (model or "", after_id, limit)).fetchall()
+        return [
+            StoredExample(
+                decision_id=r["id"],
+                example=ApprovedExample(
+                    mention_text=r["mention_text"] or "",
+                    reply_text=r["text"] or "",
+                    edited=r["action"] == "edit",
+                    platform=r["platform"],
+                    intent=r["intent"] or "",
+                ),
+                vector=r["vector"] if model else None,
+                dim=r["dim"] or 0,
+            )
+            for r in rows
+        ]
+
+    def approved_floor(self, keep: int) -> int:
+        row = self.conn.execute(
+            "SELECT id FROM decisions WHERE action IN ('approve', 'edit')"
+            " ORDER BY id DESC LIMIT 1 OFFSET ?",
+            (keep,),
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def save_example_embeddings(self, model: str, vectors: Sequence[tuple[int, bytes]]) -> None:
+        with self._tx() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO example_embeddings (decision_id, model, dim, vector)"
+                " VALUES (?, ?, ?, ?)",
+                [(decision_id, model, len(blob) // 4, blob) for decision_id, blob in vectors],
+            )
+
     # posting
     def begin_post(self, mention_id: int) -> PostIntent:
         now = _ts(utcnow())
@@ -499,13 +606,12 @@ class SqliteStore(Store):
         ]
 
     def posts_this_month(self, source: str, now: datetime) -> int:
-        start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        # A counter per source and UTC month, kept by triggers on ``posts``: no counting.
         row = self.conn.execute(
-            "SELECT count(*) FROM posts WHERE source = ? AND status = 'posted'"
-            " AND finished_at >= ?",
-            (source, _ts(start)),
+            "SELECT n FROM post_counts WHERE source = ? AND month = ?",
+            (source, now.astimezone(UTC).strftime("%Y-%m")),
         ).fetchone()
-        return int(row[0])
+        return int(row[0]) if row else 0
 
     # views
     def queue(
@@ -515,25 +621,34 @@ class SqliteStore(Store):
         intent: str | None = None,
         limit: int = 100,
     ) -> list[Item]:
+        # "+" keeps SQLite from filtering on a column's index and sorting afterwards: each
+        # query walks an urgency index and stops after ``limit`` rows.
         clauses, args = [], []
-        if states:
-            clauses.append(f"m.state IN ({', '.join('?' for _ in states)})")
-            args += [s.value for s in states]
         if platform:
-            clauses.append("m.platform = ?")
+            clauses.append("+m.platform = ?")
             args.append(platform)
         if intent:
-            clauses.append("m.intent = ?")
+            clauses.append("+m.intent = ?")
             args.append(intent)
+        if not states:
+            return [_item(r) for r in self._view(clauses, args, limit)]
+        rows = [
+            row
+            for state in dict.fromkeys(states)
+            for row in self._view([*clauses, "m.state = ?"], [*args, state.value], limit)
+        ]
+        rows.sort(key=lambda r: (r["urgency"] is None, -(r["urgency"] or 0.0), -r["id"]))
+        return [_item(r) for r in rows[:limit]]
+
+    def _view(self, clauses: list[str], args: list[Any], limit: int) -> list[sqlite3.Row]:
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self.conn.execute(
-            f"{_ITEM_SQL} {where} ORDER BY m.urgency IS NULL, m.urgency DESC, m.id DESC LIMIT ?",
-            (*args, limit),
+        # NULL urgency sorts last in DESC order, so this is "most urgent, unscored last".
+        return self.conn.execute(
+            f"{_VIEW_SQL} {where} ORDER BY m.urgency DESC, m.id DESC LIMIT ?", (*args, limit)
         ).fetchall()
-        return [_item(r) for r in rows]
 
     def counts(self) -> dict[str, int]:
-        rows = self.conn.execute("SELECT state, count(*) AS n FROM mentions GROUP BY state")
+        rows = self.conn.execute("SELECT state, n FROM state_counts WHERE n > 0")
         return {r["state"]: r["n"] for r in rows}
 
     def repeat_contacts(self, platform: str, author: str, since: datetime, before_id: int) -> int:
@@ -547,21 +662,16 @@ class SqliteStore(Store):
         return int(row[0])
 
     def response_times(self) -> dict[str, dict[str, float]]:
-        out: dict[str, dict[str, float]] = {}
-        for name, column in (
-            ("draft", "drafted_at"),
-            ("decision", "decided_at"),
-            ("post", "posted_at"),
-        ):
-            rows = self.conn.execute(
-                f"SELECT ingested_at, {column} FROM mentions WHERE {column} IS NOT NULL"
-            ).fetchall()
-            seconds = sorted(
-                (datetime.fromisoformat(r[1]) - datetime.fromisoformat(r[0])).total_seconds()
-                for r in rows
-            )
-            out[name] = _summary(seconds)
-        return out
+        # Triggers keep a histogram per stage (buckets 2 % wide); reading it costs the same at
+        # any history size.
+        rows = self.conn.execute(
+            "SELECT stage, lo, hi, n FROM (SELECT stage, lo, n, lead(lo) OVER"
+            " (PARTITION BY stage ORDER BY lo) AS hi FROM kpi_hist) WHERE n > 0 ORDER BY stage, lo"
+        ).fetchall()
+        buckets: dict[str, list[tuple[int, int, int]]] = {stage: [] for stage in KPI_STAGES}
+        for r in rows:
+            buckets[r["stage"]].append((r["lo"], r["hi"] or r["lo"] + 1, r["n"]))
+        return {stage: _histogram_summary(b) for stage, b in buckets.items()}
 
     # alerts and audit
     def add_alert(self, source: str, kind: str, message: str) -> None:
@@ -588,6 +698,106 @@ class SqliteStore(Store):
         with self._tx() as conn:
             self._audit(conn, mention_id, event, actor, **detail)
 
+    def prune(
+        self, raw_before: datetime | None, audit_before: datetime | None, chunk: int = 2000
+    ) -> PruneResult:
+        top = int(self.conn.execute("SELECT coalesce(max(id), 0) FROM mentions").fetchone()[0])
+        raw = audit = 0
+        for low in range(0, top, chunk):
+            with self._tx() as conn:  # short transactions: the daemon keeps writing meanwhile
+                raw += self._prune_raw(conn, (low, low + chunk), raw_before)
+                audit += self._prune_audit(conn, (low, low + chunk), audit_before)
+        if audit_before is not None:
+            audit += self._prune_unattached_audit(audit_before, chunk)
+        with self._tx() as conn:
+            self._audit(
+                conn,
+                None,
+                "pruned",
+                "operator",
+                raw_before=_ts(raw_before),
+                audit_before=_ts(audit_before),
+                raw_payloads=raw,
+                audit_rows=audit,
+            )
+        return PruneResult(raw, audit, self._incremental_vacuum())
+
+    @staticmethod
+    def _closed_between(ids: tuple[int, int]) -> tuple[str, tuple[int, int]]:
+        sql = (
+            "SELECT id FROM mentions WHERE id > ? AND id <= ?"
+            f" AND state IN {_CLOSED} AND state_changed_at < ?"
+        )
+        return sql, ids
+
+    def _prune_raw(
+        self, conn: sqlite3.Connection, ids: tuple[int, int], before: datetime | None
+    ) -> int:
+        if before is None:
+            return 0
+        closed, args = self._closed_between(ids)
+        cur = conn.execute(
+            f"DELETE FROM mention_raw WHERE mention_id IN ({closed})", (*args, _ts(before))
+        )
+        return cur.rowcount
+
+    def _prune_audit(
+        self, conn: sqlite3.Connection, ids: tuple[int, int], before: datetime | None
+    ) -> int:
+        if before is None:
+            return 0
+        closed, args = self._closed_between(ids)
+        # The append-only trigger lets a row go only while a grant older than it exists, and
+        # the grant never outlives this transaction.
+        conn.execute("INSERT INTO prune_grant (cutoff) VALUES (?)", (_ts(before),))
+        cur = conn.execute(
+            f"DELETE FROM audit WHERE mention_id IN ({closed}) AND at < ?",
+            (*args, _ts(before), _ts(before)),
+        )
+        conn.execute("DELETE FROM prune_grant")
+        return cur.rowcount
+
+    def _prune_unattached_audit(self, before: datetime, chunk: int) -> int:
+        """Entries of no mention (ingest counts, alerts) older than ``before`` and than every
+        open item, whose ingest they may record."""
+        cutoff = _ts(before) or ""
+        for state in State:
+            if state in _CLOSED_STATES:
+                continue
+            row = self.conn.execute(
+                "SELECT min(ingested_at) FROM mentions WHERE state = ?", (state.value,)
+            ).fetchone()
+            cutoff = min(cutoff, row[0] or cutoff)
+        removed = 0
+        while True:
+            with self._tx() as conn:
+                conn.execute("INSERT INTO prune_grant (cutoff) VALUES (?)", (cutoff,))
+                cur = conn.execute(
+                    "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE mention_id IS NULL"
+                    " AND at < ? ORDER BY id LIMIT ?)",
+                    (cutoff, chunk),
+                )
+                conn.execute("DELETE FROM prune_grant")
+            removed += cur.rowcount
+            if cur.rowcount < chunk:
+                return removed
+
+    def _incremental_vacuum(self, step: int = 2000) -> int:
+        """Give freed pages back to the file system (stores created with auto_vacuum only)."""
+        if self.conn.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+            return 0
+        freed = 0
+        while (free := int(self.conn.execute("PRAGMA freelist_count").fetchone()[0])) > 0:
+            self.conn.execute(f"PRAGMA incremental_vacuum({min(step, free)})").fetchall()
+            freed += min(step, free)
+        return freed
+
+    def vacuum(self) -> None:
+        """Rewrite the whole file (needs free disk of about its size and an exclusive lock);
+        an older store also switches to incremental auto-vacuum, so later prunes shrink it."""
+        self.conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        self.conn.execute("VACUUM")
+
     def kv_get(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
         return row["value"] if row else None
@@ -602,6 +812,91 @@ class SqliteStore(Store):
                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     (key, value),
                 )
+
+    # Slack delivery
+    def slack_undelivered(self, limit: int) -> list[tuple[Item, str]]:
+        rows = self.conn.execute(
+            "SELECT m.*, d.text AS draft_text, d.meta_json AS draft_meta,"
+            f" {_SLACK_VERSION} AS item_version"
+            " FROM mentions m LEFT JOIN drafts d ON d.id = m.draft_id"
+            " WHERE m.state = 'awaiting_approval' AND NOT EXISTS (SELECT 1 FROM slack_messages s"
+            " WHERE s.mention_id = m.id AND s.state = 'awaiting_approval')"
+            " ORDER BY m.urgency DESC, m.id DESC LIMIT ?",  # NULL urgency sorts last
+            (limit,),
+        ).fetchall()
+        return [(_item(r), str(r["item_version"])) for r in rows]
+
+    def slack_changed(self, limit: int) -> list[SlackMessage]:
+        rows = self.conn.execute(
+            f"SELECT {_SLACK_COLUMNS} FROM slack_messages s JOIN mentions m ON m.id = s.mention_id"
+            " WHERE s.is_open = 1 AND s.ts IS NOT NULL"
+            f" AND (s.version IS NULL OR s.version <> {_SLACK_VERSION})"
+            " ORDER BY s.mention_id LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [_slack_message(r) for r in rows]
+
+    def slack_message(self, mention_id: int) -> SlackMessage | None:
+        row = self.conn.execute(
+            f"SELECT {_SLACK_COLUMNS} FROM slack_messages s JOIN mentions m ON m.id = s.mention_id"
+            " WHERE s.mention_id = ?",
+            (mention_id,),
+        ).fetchone()
+        return _slack_message(row) if row else None
+
+    def slack_intents(self) -> list[SlackMessage]:
+        rows = self.conn.execute(
+            f"SELECT {_SLACK_COLUMNS} FROM slack_messages s JOIN mentions m ON m.id = s.mention_id"
+            " WHERE s.ts IS NULL ORDER BY s.intent_at"
+        ).fetchall()
+        return [_slack_message(r) for r in rows]
+
+    def slack_intend(self, mention_id: int, channel: str) -> SlackMessage:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO slack_messages (mention_id, channel, ts, state, episode, version,"
+                " sig, is_open, intent_at, sent_at) SELECT id, ?, NULL, state, state_changed_at,"
+                " NULL, NULL, 1, ?, NULL FROM mentions WHERE id = ?"
+                " ON CONFLICT (mention_id) DO UPDATE SET channel = excluded.channel, ts = NULL,"
+                " state = excluded.state, episode = excluded.episode, version = NULL, sig = NULL,"
+                " is_open = 1, intent_at = excluded.intent_at, sent_at = NULL",
+                (channel, _ts(utcnow()), mention_id),
+            )
+        intent = self.slack_message(mention_id)
+        if intent is None:
+            raise StoreError(f"no mention with id {mention_id}")
+        return intent
+
+    def slack_sent(
+        self,
+        mention_id: int,
+        *,
+        channel: str,
+        ts: str,
+        state: State,
+        version: str | None,
+        sig: str | None,
+        is_open: bool,
+    ) -> None:
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT ts FROM slack_messages WHERE mention_id = ?", (mention_id,)
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"no Slack message or intent for mention {mention_id}")
+            conn.execute(
+                "UPDATE slack_messages SET channel = ?, ts = ?, state = ?, version = ?, sig = ?,"
+                " is_open = ?, sent_at = coalesce(sent_at, ?) WHERE mention_id = ?",
+                (channel, ts, state.value, version, sig, int(is_open), _ts(utcnow()), mention_id),
+            )
+            if row["ts"] is None:
+                self._audit(conn, mention_id, "slack_delivered", "slack", channel=channel)
+
+    def slack_forget(self, mention_id: int) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "DELETE FROM slack_messages WHERE mention_id = ? AND ts IS NULL", (mention_id,)
+            )
 
     # internals
     def _row(self, conn: sqlite3.Connection, mention_id: int) -> sqlite3.Row:
@@ -635,8 +930,46 @@ class SqliteStore(Store):
     ) -> None:
         conn.execute(
             "INSERT INTO audit (at, mention_id, event, actor, detail_json) VALUES (?, ?, ?, ?, ?)",
-            (_ts(utcnow()), mention_id, event, actor, redact(json.dumps(detail, default=str))),
+            (_ts(utcnow()), mention_id, event, actor, redact(_json(detail))),
         )
+
+
+# What one record can raise that says nothing about the store: bad text, numbers SQLite cannot
+# hold, a value its JSON dump refuses, a constraint. Anything else (disk, lock) aborts the page.
+_UNSTORABLE = (
+    ValueError,
+    OverflowError,
+    RecursionError,
+    sqlite3.IntegrityError,
+    sqlite3.DataError,
+)
+
+
+# What a Slack message shows of its item: the state (and when it was entered, which covers every
+# decision, draft and post result), urgency as displayed (two decimals) and the posting error.
+_SLACK_VERSION = (
+    "(m.state || '|' || m.state_changed_at || '|' || coalesce(round(m.urgency, 2), '')"
+    " || '|' || coalesce(m.last_error, ''))"
+)
+_SLACK_COLUMNS = (
+    "s.mention_id AS s_mention_id, s.channel AS s_channel, s.ts AS s_ts, s.state AS s_state,"
+    " s.episode AS s_episode, s.version AS s_version, s.sig AS s_sig, s.intent_at AS s_intent_at,"
+    f" {_SLACK_VERSION} AS item_version"
+)
+
+
+def _slack_message(row: sqlite3.Row) -> SlackMessage:
+    return SlackMessage(
+        mention_id=row["s_mention_id"],
+        channel=row["s_channel"],
+        ts=row["s_ts"],
+        state=State(row["s_state"]),
+        episode=row["s_episode"],
+        version=row["s_version"],
+        sig=row["s_sig"],
+        intent_at=datetime.fromisoformat(row["s_intent_at"]),
+        item_version=str(row["item_version"]),
+    )
 
 
 def _split_sql(script: str) -> list[str]:
@@ -649,14 +982,36 @@ def _split_sql(script: str) -> list[str]:
     return [s for s in statements if s]
 
 
-def _summary(values: list[float]) -> dict[str, float]:
-    if not values:
+def _histogram_summary(buckets: list[tuple[int, int, int]]) -> dict[str, float]:
+    """count, p50 and p95 (seconds, the middle of the bucket) from (lo ms, hi ms, n) rows."""
+    total = sum(n for _, _, n in buckets)
+    if total <= 0:
         return {"count": 0}
-    return {
-        "count": float(len(values)),
-        "p50": values[len(values) // 2],
-        "p95": values[min(len(values) - 1, int(len(values) * 0.95))],
-    }
+    ranks = {"p50": total // 2, "p95": min(total - 1, int(total * 0.95))}
+    out: dict[str, float] = {"count": float(total)}
+    seen = 0
+    for lo, hi, n in buckets:
+        for name, rank in ranks.items():
+            if name not in out and rank < seen + n:
+                out[name] = (lo + max(lo, hi - 1)) / 2 / 1000
+        seen += n
+    return out
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _mention_json(mention: Mention) -> str:
+    """The stored form: compact, defaults left out, the raw payload kept apart."""
+    return mention.model_dump_json(exclude={"raw"}, exclude_defaults=True)
+
+
+def _mention(row: sqlite3.Row) -> Mention:
+    raw = row["raw_json"] if "raw_json" in row.keys() else None  # noqa: SIM118 - a Row
+    if not raw:
+        return Mention.model_validate_json(row["mention_json"])
+    return Mention.model_validate({**json.loads(row["mention_json"]), "raw": json.loads(raw)})
 
 
 def _item(row: sqlite3.Row) -> Item:
@@ -664,7 +1019,7 @@ def _item(row: sqlite3.Row) -> Item:
     return Item(
         id=row["id"],
         source=row["source"],
-        mention=Mention.model_validate_json(row["mention_json"]),
+        mention=_mention(row),
         state=State(row["state"]),
         ingested_at=datetime.fromisoformat(row["ingested_at"]),
         attempts=row["attempts"],
