@@ -25,16 +25,17 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
+from repbot import workflow
 from repbot.approval import blocks
 from repbot.approval.config import SlackConfig, WebConfig
 from repbot.approval.slack import SlackApproval
-from repbot.approval.slack_fake import FakeSlack, block_actions_payload
-from repbot.approval.testing import seed_item, signed_body
 from repbot.approval.web import setup_console
 from repbot.models import State
 from repbot.poster import Poster
 from repbot.sandbox import SandboxConfig, SandboxConnector
 from repbot.store.sqlite import SqliteStore
+from repbot.testing.approval import seed_item, signed_body
+from repbot.testing.slack import FakeSlack, block_actions_payload
 
 SECRET = "bench-signing-secret"
 
@@ -125,7 +126,7 @@ async def _run(n: int) -> dict[str, tuple[list[float], list[float]]]:
 
 def _direct(rig: _Rig) -> Callable[[int], Awaitable[float]]:
     async def click(item_id: int) -> float:
-        rig.store.decide(item_id, "approve", "bench", text=rig.store.get(item_id).draft)
+        workflow.decide(rig.store, item_id, "approve", "bench", text=rig.store.get(item_id).draft)
         rig.wake.set()
         return time.perf_counter()
 

@@ -29,10 +29,12 @@ import requests
 
 from repbot.connector import Connector
 from repbot.connectors.reddit import RedditConnector
+from repbot.connectors.reddit.simulator import RedditSimulator
 from repbot.connectors.x import XConnector
+from repbot.connectors.x.simulator import XSimulator
 from repbot.runner import SourceRunner
 from repbot.store import SqliteStore
-from repbot.testing.simulators import RedditSimulator, SimulatorServer, XSimulator
+from repbot.testing.server import SimulatorServer
 
 STEADY_POLLS = 3
 

@@ -36,10 +36,11 @@ import yaml
 from aiohttp import web
 
 from repbot.approval.blocks import ACTION_APPROVE
-from repbot.approval.slack_fake import FakeSlack, block_actions_payload
-from repbot.approval.testing import signed_body
-from repbot.testing.simulators import RedditSimulator, XSimulator
-from repbot.testing.simulators._server import RecordedRequest, Reply
+from repbot.connectors.reddit.simulator import RedditSimulator
+from repbot.connectors.x.simulator import XSimulator
+from repbot.testing.approval import signed_body
+from repbot.testing.server import RecordedRequest, Reply
+from repbot.testing.slack import FakeSlack, block_actions_payload
 
 SECRET = "bench-daemon-signing-secret"
 APPROVER = "UBENCH01"

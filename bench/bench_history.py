@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bench.bench_respond import _contexts, _texts
+from repbot import workflow
 from repbot.config import parse_config
 from repbot.models import Mention
 from repbot.pipeline import Pipeline
@@ -80,7 +81,9 @@ def _history(store: SqliteStore, n: int) -> None:
             store.set_classified(mention_id, ANALYSIS)
             store.set_draft(mention_id, "Sorry to hear that, we'll help.", {"limit": 280})
             text = f"Sorry about that, we're on it ({i})."
-            store.decide(mention_id, "edit" if i % 5 == 0 else "approve", "ann", text=text)
+            workflow.decide(
+                store, mention_id, "edit" if i % 5 == 0 else "approve", "ann", text=text
+            )
 
 
 def _pending(store: SqliteStore, contexts: Sequence[DraftContext], tag: str) -> None:

@@ -10,10 +10,10 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from repbot import platforms as registry
 from repbot.models import Author, Mention
 from repbot.respond import DraftContext, Responder, ResponderConfig
 from repbot.respond.showcase import BRAND
-from repbot.respond.templates import PLATFORMS
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TWCS = SHARED / "data" / "conversations" / "twcs-first-5000.csv"
@@ -36,7 +36,7 @@ def _texts(n: int) -> tuple[list[str], str]:
 
 def _contexts(n: int) -> tuple[list[DraftContext], str]:
     texts, source = _texts(n)
-    platforms = [p for p in PLATFORMS if p not in ("demo", "file")]
+    platforms = [p for p in registry.names() if p not in ("demo", "file")]
     contexts = []
     for i, text in enumerate(texts):
         p = platforms[i % len(platforms)]
@@ -103,7 +103,7 @@ def run(quick: bool = False) -> str:
             "",
             "| measure | value |",
             "|---|---|",
-            f"| drafts | {n} over {len(PLATFORMS) - 2} platforms x {len(INTENTS)} intents |",
+            f"| drafts | {n} over {len(registry.names()) - 2} platforms x {len(INTENTS)} intents |",
             f"| drafts/s (retrieval, personalisation, fit, guardrails) | {per_s:,.0f} |",
             f"| mean ms/draft | {1000 * elapsed / n:.2f} |",
             f"| baseline renders/s (one bare Jinja block render) | {base_per_s:,.0f} |",
@@ -111,7 +111,7 @@ def run(quick: bool = False) -> str:
             f"| drafts/s with the sentence encoder (MiniLM, {len(contexts) // 10} drafts) | "
             f"{encoded} |",
             "",
-            f"Input: {source}. Lexical retrieval unless noted; language detection (langdetect) on"
+            f"Input: {source}. Lexical retrieval unless noted; language detection (py3langid) on"
             " every draft; one process, sequential awaits.",
             f"Command: `python -m bench` (quick={quick}). Machine: {platform.processor() or '?'}"
             f", {os.cpu_count()} CPUs, Python {platform.python_version()}.",

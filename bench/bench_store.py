@@ -26,10 +26,12 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from repbot import workflow
 from repbot.models import Mention, State
 from repbot.server import health, metrics_text
 from repbot.store import Action, SqliteStore
 from repbot.store.retention import RetentionConfig
+from repbot.workflow import RetryPolicy
 
 PAGE = 1000
 YEAR = timedelta(days=365)
@@ -122,10 +124,10 @@ def _close(store: SqliteStore, clock: Clock, mention_id: int, i: int, t0: dateti
     store.set_draft(mention_id, f"Sorry to hear that (order {i}); we have sent you a DM.", {})
     clock.now += timedelta(seconds=60 + (i * 13) % 7200)
     if kind < 11:  # 10 %: rejected
-        store.decide(mention_id, "reject", "U1", reason="off brand")
+        workflow.decide(store, mention_id, "reject", "U1", reason="off brand")
         return
     action: Action = "edit" if kind == 11 else "approve"
-    store.decide(mention_id, action, "U1", text=f"Sorry about order {i}; DM sent.")
+    workflow.decide(store, mention_id, action, "U1", text=f"Sorry about order {i}; DM sent.")
     clock.now += timedelta(seconds=1)
     store.begin_post(mention_id)
     clock.now += timedelta(milliseconds=300 + i % 900)
@@ -144,9 +146,9 @@ def _open(store: SqliteStore, clock: Clock, mention_id: int, i: int, slot: int) 
     if slot < bounds[2]:
         return
     if slot < bounds[3]:
-        store.decide(mention_id, "approve", "U1", text=f"Reply {i}")
+        workflow.decide(store, mention_id, "approve", "U1", text=f"Reply {i}")
         return
-    store.decide(mention_id, "snooze", "U1", snooze_until=clock.now + timedelta(days=2))
+    workflow.decide(store, mention_id, "snooze", "U1", snooze_until=clock.now + timedelta(days=2))
 
 
 def _cumulative(values: Any) -> Iterator[int]:
@@ -288,7 +290,8 @@ def _queries() -> list[Query]:
         [item] = s.pending(State.APPROVED, 1)
         s.posts_this_month(item.source, datetime.now(UTC))
         s.begin_post(item.id)
-        s.post_failed(item.id, "bench: put back", datetime.now(UTC) - timedelta(seconds=1))
+        soon = datetime.now(UTC) - timedelta(seconds=1)
+        workflow.post_failed(s, item, "bench: put back", RetryPolicy(base=0.0), soon)
         return item
 
     queries = [

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from repbot.models import Mention, Page, utcnow
+from repbot.platforms import Platform
 from repbot.sandbox import SandboxConfig, SandboxConnector
 
 _URLS = {
@@ -52,6 +53,7 @@ class DemoConnector(SandboxConnector):
 
     type_name: ClassVar[str] = "demo"
     platform: ClassVar[str] = "demo"
+    platforms: ClassVar[tuple[Platform, ...]] = (Platform("demo", emoji=":test_tube:"),)
     Config: ClassVar[type[DemoConfig]] = DemoConfig  # type: ignore[assignment]
     config: DemoConfig
 

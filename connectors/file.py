@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError
 
 from repbot.errors import TransientError
 from repbot.models import Mention, Page
+from repbot.platforms import Platform
 from repbot.records import record_to_mention
 from repbot.sandbox import SandboxConfig, SandboxConnector
 
@@ -44,6 +45,7 @@ class FileConnector(SandboxConnector):
 
     type_name: ClassVar[str] = "file"
     platform: ClassVar[str] = "file"
+    platforms: ClassVar[tuple[Platform, ...]] = (Platform("file"),)
     Config: ClassVar[type[FileConfig]] = FileConfig  # type: ignore[assignment]
     config: FileConfig
 

@@ -20,6 +20,7 @@ from pydantic import Field, SecretStr, ValidationError
 
 from repbot.errors import AuthError, MalformedRecord
 from repbot.models import Mention, Page
+from repbot.platforms import Platform
 from repbot.records import record_to_mention
 from repbot.sandbox import SandboxConfig, SandboxConnector
 
@@ -52,6 +53,7 @@ class WebhookConnector(SandboxConnector):
 
     type_name: ClassVar[str] = "webhook"
     platform: ClassVar[str] = "webhook"
+    platforms: ClassVar[tuple[Platform, ...]] = (Platform("webhook"),)
     can_reply: ClassVar[bool] = False
     accepts_push: ClassVar[bool] = True
     Config: ClassVar[type[WebhookConfig]] = WebhookConfig  # type: ignore[assignment]

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Executor
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -25,6 +25,9 @@ from repbot.errors import ConfigError, ModelError, RepbotError, StoreError
 from repbot.models import State, utcnow
 from repbot.secrets import redact
 from repbot.store import Item, SqliteStore
+
+if TYPE_CHECKING:
+    from repbot.pipeline import Pipeline
 
 OK, FAILURE, BAD_USAGE = 0, 1, 2
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -87,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     prune = _add(sub, common, "prune", "apply the retention policy to the store", _cmd_prune)
     prune.add_argument("--vacuum", action="store_true", help="then rewrite the file (VACUUM)")
     prune.add_argument("--json", action="store_true")
+    requeue = _add(sub, common, "requeue", "put failed or skipped items back", _cmd_requeue)
+    requeue.add_argument("ids", nargs="*", type=int, metavar="ID", help="items to requeue")
+    requeue.add_argument("--state", choices=["failed", "skipped"], help="every item in STATE")
     from repbot.classify.commands import add_commands as add_classify_commands
 
     add_classify_commands(_WithCommon(sub, common))  # type: ignore[arg-type]
@@ -131,8 +137,10 @@ def serve(config: Config, **daemon_options: Any) -> int:
     released everything, the process exits at once with the code (0 after a stop signal): it
     does not return. ``daemon_options`` go to ``Daemon`` (tests pass a fake classifier).
     """
+    from repbot.memory import tune_process
     from repbot.server import Server
 
+    tuned = tune_process()  # before torch is imported: OpenMP reads its settings once
     _check_console_token(config)
     server = Server(config.server.host, config.server.port)
     if config.server.enabled:
@@ -142,6 +150,7 @@ def serve(config: Config, **daemon_options: Any) -> int:
     from repbot.logs import setup_logging
 
     setup_logging(config.logging)
+    logging.getLogger("repbot.memory").info("process settings %s", " ".join(tuned) or "none")
     executor = DaemonThreadExecutor()
     code = asyncio.run(_run_daemon(Daemon(config, server=server, **daemon_options), executor))
     if executor.closed:
@@ -359,16 +368,19 @@ async def _poll(config: Config, source: str, process: bool) -> int:
         store.close()
 
 
-async def _process(config: Config, store: SqliteStore) -> None:
-    from repbot.classify import load_classifier
+async def _process(config: Config, store: SqliteStore, **models: Any) -> Pipeline:
+    """Classify and draft what is pending, with the daemon's models (``models``: test fakes)."""
+    from repbot import app
     from repbot.logs import loading_status
-    from repbot.pipeline import Pipeline
-    from repbot.respond import Responder
 
     with loading_status("loading the classifier"):
-        classifier = await asyncio.to_thread(load_classifier, config.classifier)
-    responder = Responder(config.responder, config.brand)
-    await Pipeline(store, config, classifier, responder).drain()
+        loaded = await app.load_models(config, **models)
+    pipeline = app.build_pipeline(config, store, loaded)
+    try:
+        await pipeline.drain()
+    finally:
+        await pipeline.responder.aclose()
+    return pipeline
 
 
 def _cmd_queue(args: argparse.Namespace) -> int:
@@ -497,6 +509,26 @@ def _cmd_report(args: argparse.Namespace) -> int:
         )
     out.print(table)
     out.print("queue: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
+    return OK
+
+
+def _cmd_requeue(args: argparse.Namespace) -> int:
+    """``repbot requeue ID...`` or ``--state failed``: all named items move, or none (exit 2)."""
+    from repbot import workflow
+
+    if bool(args.ids) == bool(args.state):
+        err.print("error: give item ids or --state, not both or neither", markup=False)
+        return BAD_USAGE
+    config = load_config(args.config)
+    store = SqliteStore(config.store_file())
+    try:
+        if args.state:
+            moved = workflow.requeue_state(store, State(args.state))
+        else:
+            moved = workflow.requeue(store, args.ids)
+    finally:
+        store.close()
+    out.print(f"requeued {len(moved)} item(s): {' '.join(map(str, moved)) or '-'}")
     return OK
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from repbot.errors import ConfigError
 from repbot.models import Mention, Page, PostedReply
+from repbot.platforms import Platform, register_platform
 
 
 class ConnectorConfig(BaseModel):
@@ -30,14 +31,22 @@ class Connector:
 
     Subclasses set ``type_name``, ``platform``, a nested ``Config`` model and implement
     :meth:`fetch`. Platforms that can post implement :meth:`reply` and
-    :meth:`find_reply` (used to reconcile a post whose result was lost).
+    :meth:`find_reply` (used to reconcile a post whose result was lost). ``platforms``
+    declares the platforms the connector serves (reply limit, handle syntax, family): they
+    join the registry of :mod:`repbot.platforms` when the class is defined.
     """
 
     type_name: ClassVar[str] = ""
     platform: ClassVar[str] = ""
+    platforms: ClassVar[tuple[Platform, ...]] = ()
     can_reply: ClassVar[bool] = False
     accepts_push: ClassVar[bool] = False
     Config: ClassVar[type[ConnectorConfig]] = ConnectorConfig
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        for entry in cls.__dict__.get("platforms", ()):
+            register_platform(entry)
 
     def __init__(self, name: str, config: ConnectorConfig) -> None:
         self.name = name

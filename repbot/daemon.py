@@ -16,21 +16,19 @@ from typing import Any
 
 from aiohttp import web
 
-from repbot.alerts import AlertDispatcher
-from repbot.approval.wiring import attach_approval
-from repbot.classify import Classifier, SentenceEmbedder, load_classifier
-from repbot.config import Config, build_source
+from repbot import app
+from repbot.approval.slack import SlackApproval
+from repbot.classify import Classifier
+from repbot.config import Config
 from repbot.connector import Connector
 from repbot.errors import AuthError, MalformedRecord
 from repbot.models import utcnow
-from repbot.pipeline import Pipeline
-from repbot.poster import Poster
 from repbot.respond import Responder
 from repbot.runner import SourceRunner
 from repbot.scheduler import Scheduler
 from repbot.secrets import redact
-from repbot.server import Server, build_app
-from repbot.store import SqliteStore, Store
+from repbot.server import Server
+from repbot.store import Store
 
 log = logging.getLogger(__name__)
 STOP_GRACE = 3.0  # seconds in-flight polls, posts and Slack passes get to finish on stop
@@ -66,7 +64,9 @@ class Daemon:
         self.server = server or Server(config.server.host, config.server.port)
         self.app: web.Application | None = None
         self.responder: Responder | None = None
-        self.slack: Any = None
+        self.components: app.Components | None = None
+        self._opening = False
+        self.slack: SlackApproval | None = None
 
     async def __aenter__(self) -> Daemon:
         await self.initialise()
@@ -91,33 +91,20 @@ class Daemon:
         cfg = self.config
         if cfg.server.enabled:
             self.server.bind()
-        self.store = SqliteStore(cfg.store_file())
-        classifier = self._classifier
-        if classifier is None:
-            log.info("loading classifier model=%s", cfg.classifier.model)
-            classifier = await asyncio.to_thread(load_classifier, cfg.classifier)
-        self.responder = self._responder or Responder(
-            cfg.responder, cfg.brand, embedder=await asyncio.to_thread(_embedder, cfg)
+        self._opening = True  # from here a failure has opened (and released) the store
+        built = await app.build(cfg, classifier=self._classifier, responder=self._responder)
+        self.components = built
+        self.store, self.connectors, self.runners = built.store, built.connectors, built.runners
+        self.responder, self.pipeline, self.poster = built.responder, built.pipeline, built.poster
+        self.alerts = built.alerts
+        self.app, self.slack = app.routes(
+            built,
+            webhook=self._webhook,
+            on_decision=self._decided,
+            health_extra=self._health_extra,
         )
-        for source in cfg.sources:
-            if source.enabled:
-                connector = build_source(cfg, source.name)
-                self.connectors[source.name] = connector
-                self.runners[source.name] = SourceRunner(self.store, connector)
-        self.pipeline = Pipeline(self.store, cfg, classifier, self.responder)
-        self.poster = Poster(
-            self.store,
-            self.connectors,
-            max_attempts=cfg.pipeline.max_attempts,
-            retry_base=cfg.pipeline.post_retry_base,
-        )
-        self.alerts = AlertDispatcher(self.store, cfg)
-        app = build_app(self.store, health_extra=self._health_extra)
-        self.slack = attach_approval(app, self.store, cfg, on_decision=self._decided)
         if self.slack is not None:
             self._slack_wake = self.slack.wake_event  # one event: Slack's own wake() too
-        app.router.add_post("/webhooks/{source_name}", self._webhook)
-        self.app = app
 
     async def start(self) -> None:
         """Reconcile posts in flight, then start polling, workers and the server.
@@ -180,7 +167,7 @@ class Daemon:
 
     async def _release(self, *, rollback: bool) -> None:
         self._stopping.set()
-        opened = self.store is not None
+        opened = self._opening
         for task in self._interruptible:
             task.cancel()
         await asyncio.gather(
@@ -188,13 +175,11 @@ class Daemon:
             _bounded("workers", self._stop_workers(), STOP_GRACE + 1.5),
             _bounded("server", self.server.stop(), STOP_GRACE),
         )
-        closers: list[Awaitable[object]] = [c.aclose() for c in self.connectors.values()]
+        closers: list[Awaitable[object]] = self.components.closers() if self.components else []
         if self.slack is not None:
             closers.append(self.slack.stop())
-        if self.responder is not None:
-            closers.append(self.responder.aclose())
         await asyncio.gather(*(_bounded("close", c, CLOSE_TIMEOUT) for c in closers))
-        self.connectors, self.slack, self.responder = {}, None, None
+        self.components, self.connectors, self.slack, self.responder = None, {}, None, None
         if self.store is not None:
             self.store.close()
             self.store = None
@@ -337,13 +322,3 @@ async def _bounded(step: str, work: Awaitable[object], seconds: float) -> None:
     elif not task.cancelled() and task.exception() is not None:
         error = redact(f"{type(task.exception()).__name__}: {task.exception()}")
         log.warning("stop step failed step=%s error=%s", step, error)
-
-
-def _embedder(config: Config) -> SentenceEmbedder | None:
-    if config.classifier.model != "embedded":
-        return None
-    try:
-        return SentenceEmbedder.default()
-    except Exception as exc:  # noqa: BLE001 - retrieval falls back to lexical similarity
-        log.warning("no sentence embedder, knowledge retrieval is lexical: %s", exc)
-        return None

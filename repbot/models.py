@@ -167,23 +167,7 @@ class State(enum.StrEnum):
     FAILED = "failed"
 
 
-TRANSITIONS: dict[State, frozenset[State]] = {
-    State.NEW: frozenset({State.CLASSIFIED, State.SKIPPED, State.FAILED}),
-    State.CLASSIFIED: frozenset({State.DRAFTED, State.SKIPPED, State.FAILED}),
-    State.DRAFTED: frozenset({State.AWAITING_APPROVAL, State.SKIPPED, State.FAILED}),
-    State.AWAITING_APPROVAL: frozenset(
-        {State.APPROVED, State.REJECTED, State.SNOOZED, State.AWAITING_APPROVAL, State.FAILED}
-    ),
-    State.SNOOZED: frozenset({State.AWAITING_APPROVAL, State.APPROVED, State.REJECTED}),
-    State.APPROVED: frozenset({State.POSTING, State.POSTED, State.FAILED}),
-    State.POSTING: frozenset({State.POSTED, State.APPROVED, State.FAILED}),
-    State.FAILED: frozenset(
-        {State.NEW, State.CLASSIFIED, State.APPROVED, State.POSTED, State.SKIPPED}
-    ),
-    State.POSTED: frozenset(),
-    State.REJECTED: frozenset({State.AWAITING_APPROVAL}),
-    State.SKIPPED: frozenset({State.NEW}),
-}
+# Which state may follow which is repbot.workflow.TRANSITIONS (the workflow owns the rules).
 
 
 def utcnow() -> datetime:

@@ -23,12 +23,13 @@ from repbot.classify import (
     score_urgency,
 )
 from repbot.config import Config
+from repbot.errors import InvalidTransition
 from repbot.models import State, storable_text, utcnow
 from repbot.respond import Draft, DraftContext, Responder
 from repbot.respond.draft import Sentiment
 from repbot.secrets import redact
 from repbot.store import Item, Store
-from repbot.store.sqlite import retry_delay
+from repbot.workflow import RetryPolicy, record_failure
 
 log = logging.getLogger(__name__)
 REPEAT_WINDOW = timedelta(hours=24)
@@ -133,6 +134,7 @@ class Pipeline:
         if not items:
             return 0
         await self.responder.sync_history(self.store)
+        await self.responder.prepare([i.mention for i in items])
         others = [i.mention.text for i in items]
         for item in items:
             try:
@@ -199,8 +201,11 @@ class Pipeline:
     def _failed(self, item: Item, exc: Exception) -> None:
         error = storable_text(redact(f"{type(exc).__name__}: {exc}"))  # may quote the mention
         log.error("pipeline step failed mention=%d state=%s error=%s", item.id, item.state, error)
-        retry_at = self.clock() + retry_delay(item.attempts + 1)
-        self.store.record_failure(item.id, error, self.config.pipeline.max_attempts, retry_at)
+        policy = RetryPolicy(max_attempts=self.config.pipeline.max_attempts)
+        try:
+            record_failure(self.store, item, error, policy, self.clock())
+        except InvalidTransition as exc:  # moved on meanwhile: its new state stands
+            log.warning("failure not recorded mention=%d: %s", item.id, exc)
 
 
 def draft_meta(draft: Draft) -> dict[str, Any]:

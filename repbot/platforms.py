@@ -1,6 +1,14 @@
-"""What each platform accepts as an address: the one place "@handle" syntax is known.
+"""The platform registry: the one place each platform's facts live.
 
-A handle comes from the platform (or from a webhook or a file), so it is untrusted text. A
+A :class:`Platform` says how long a reply may be and how the platform counts it, how its
+handles look and how a reply names one, whether repbot can post there and which template
+family (``social``, ``forum``, ``review``, ``other``) it falls back to. Connectors contribute
+the platforms they serve (``Connector.platforms``, registered when the class is defined and
+loaded from the ``repbot.connectors`` entry points on first use); ``GENERIC`` holds the
+platforms that appear in data (file imports, webhooks, the demo) but have no connector yet.
+Config validation, reply limits, templates and the Slack cards all read from here.
+
+Handles come from the platform (or from a webhook or a file), so they are untrusted text. A
 reply only addresses someone whose handle matches their platform's syntax; anything else
 (markup, spaces, control characters, a mass mention) is never put in front of a reply.
 
@@ -14,62 +22,191 @@ reply only addresses someone whose handle matches their platform's syntax; anyth
 - Reviews (Google, Trustpilot, Yelp, App Store, Google Play) and every other platform: no
   address at all; a display name is not a handle.
 - Everywhere: names that notify a crowd (``everyone``, ``here``, ``channel``...) are refused.
+
+Where each reply limit comes from is documented in :mod:`repbot.respond.limits`.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
+
+from repbot.errors import ConfigError
+
+log = logging.getLogger(__name__)
+Unit = Literal["chars", "weighted", "utf8", "graphemes"]
+Family = Literal["social", "forum", "review", "other"]
+FAMILIES: tuple[Family, ...] = ("social", "forum", "review", "other")
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _DOMAIN = rf"(?:{_LABEL}\.)+[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?"
 _MASTODON_USER = r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,28}[A-Za-z0-9_])?"
-
 
 RESERVED = frozenset({"everyone", "here", "channel", "all", "admin", "moderators"})
 """Names that notify a crowd somewhere (Slack, Discord, Reddit): never an address."""
 
 
 @dataclass(frozen=True)
+class Limit:
+    """A platform's maximum reply length and how the platform counts it."""
+
+    chars: int
+    unit: Unit = "chars"
+    url_length: int | None = None
+
+
+DEFAULT_LIMIT = Limit(1_000)
+"""A readable length for platforms without a known limit (posted by hand)."""
+
+
+def _not_numeric_tld(name: str) -> bool:
+    return not name.rsplit(".", 1)[-1].isdigit()
+
+
+@dataclass(frozen=True)
 class HandleSyntax:
-    """How a platform's handles look and how a reply names one (``{handle}`` in ``address``)."""
+    """How a platform's handles look and how a reply names one (``{handle}`` in ``address``).
+
+    ``prefixes`` are stripped (in order) after a leading ``@``; ``valid`` is an extra rule
+    the whole name must pass.
+    """
 
     pattern: re.Pattern[str]
     address: str
     max_length: int
+    prefixes: tuple[str, ...] = ()
+    valid: Callable[[str], bool] | None = None
 
 
-HANDLES: dict[str, HandleSyntax] = {
-    "x": HandleSyntax(re.compile(r"[A-Za-z0-9_]{1,15}"), "@{handle}", 15),
-    "reddit": HandleSyntax(re.compile(r"[A-Za-z0-9_-]{3,20}"), "u/{handle}", 20),
-    "mastodon": HandleSyntax(re.compile(rf"{_MASTODON_USER}(?:@{_DOMAIN})?"), "@{handle}", 284),
-    "bluesky": HandleSyntax(re.compile(_DOMAIN), "@{handle}", 253),
-    "hackernews": HandleSyntax(re.compile(r"[A-Za-z0-9_-]{2,15}"), "{handle}", 15),
-}
+@dataclass(frozen=True)
+class Platform:
+    """Everything repbot knows about one platform."""
+
+    name: str
+    family: Family = "other"
+    limit: Limit = DEFAULT_LIMIT
+    handle: HandleSyntax | None = None
+    can_reply: bool = False
+    emoji: str = ":globe_with_meridians:"
 
 
-def handle(platform: str, raw: str | None) -> str | None:
-    """``raw`` without its ``@``/``u/`` prefix when it is a valid handle on ``platform``.
+# Generic defaults: platforms seen in data (file imports, webhooks, the demo sample) that
+# have no connector yet. Each moves to its connector's ``platforms`` when the connector lands.
+GENERIC: tuple[Platform, ...] = (
+    Platform(
+        "mastodon",
+        "social",
+        Limit(500, url_length=23),
+        HandleSyntax(re.compile(rf"{_MASTODON_USER}(?:@{_DOMAIN})?"), "@{handle}", 284),
+    ),
+    Platform(
+        "bluesky",
+        "social",
+        Limit(300, "graphemes"),
+        HandleSyntax(re.compile(_DOMAIN), "@{handle}", 253, valid=_not_numeric_tld),
+    ),
+    Platform(
+        "hackernews",
+        "forum",
+        Limit(2_000),
+        HandleSyntax(re.compile(r"[A-Za-z0-9_-]{2,15}"), "{handle}", 15),
+    ),
+    Platform("google_business", "review", Limit(4_096, "utf8")),
+    Platform("trustpilot", "review", Limit(2_000)),
+    Platform("yelp", "review", Limit(5_000)),
+    Platform("app_store", "review", Limit(5_970)),
+    Platform("google_play", "review", Limit(350)),
+    Platform("rss"),
+)
+
+_registry: dict[str, Platform] = {p.name: p for p in GENERIC}
+_generic = {p.name for p in GENERIC}
+_contributions_loaded = False
+
+
+def register_platform(entry: Platform) -> Platform:
+    """Add ``entry`` to the registry (a connector's declaration replaces a generic default).
+
+    Registering the same definition twice is harmless; two different definitions of one
+    name are a ConfigError.
+    """
+    known = _registry.get(entry.name)
+    if known is not None and known != entry and entry.name not in _generic:
+        raise ConfigError([f"platform {entry.name!r} is declared twice, differently"])
+    _registry[entry.name] = entry
+    _generic.discard(entry.name)
+    return entry
+
+
+def _load_contributions() -> None:
+    """Import every installed connector once, so that its platforms are registered."""
+    global _contributions_loaded
+    if _contributions_loaded:
+        return
+    _contributions_loaded = True
+    from repbot.connector import registry
+
+    for name, entry_point in sorted(registry().items()):
+        try:
+            entry_point.load()
+        except Exception as exc:  # noqa: BLE001 - one broken plugin must not hide the others
+            log.warning("connector %s did not load, its platforms are unknown: %s", name, exc)
+
+
+def platform(name: str) -> Platform:
+    """The registered platform ``name``; an unknown one gets the generic defaults."""
+    _load_contributions()
+    return _registry.get(name) or Platform(name)
+
+
+def is_known(name: str) -> bool:
+    """Whether ``name`` is a registered platform."""
+    _load_contributions()
+    return name in _registry
+
+
+def platforms() -> tuple[Platform, ...]:
+    """Every registered platform, by name."""
+    _load_contributions()
+    return tuple(_registry[n] for n in sorted(_registry))
+
+
+def names() -> tuple[str, ...]:
+    """The names of every registered platform, sorted."""
+    return tuple(p.name for p in platforms())
+
+
+def family(name: str) -> Family:
+    """The template family ``name`` falls back to (``other`` when unknown)."""
+    return platform(name).family
+
+
+def handle(platform_name: str, raw: str | None) -> str | None:
+    """``raw`` without its ``@``/``u/`` prefix when it is a valid handle on ``platform_name``.
 
     None for a handle that does not match the platform's syntax and for platforms where
     people are not addressed by handle (reviews, unknown platforms).
     """
-    syntax = HANDLES.get(platform)
+    syntax = platform(platform_name).handle
     if syntax is None or not raw:
         return None
     name = raw.strip().removeprefix("@")
-    if platform == "reddit":
-        name = name.removeprefix("/").removeprefix("u/")
+    for prefix in syntax.prefixes:
+        name = name.removeprefix(prefix)
     if len(name) > syntax.max_length or not syntax.pattern.fullmatch(name):
         return None
     if name.lower() in RESERVED:
         return None
-    if platform == "bluesky" and name.rsplit(".", 1)[-1].isdigit():
+    if syntax.valid is not None and not syntax.valid(name):
         return None
     return name
 
 
-def mention_of(platform: str, raw: str | None) -> str | None:
-    """How a reply on ``platform`` names the author (``@dana``, ``u/dana``), or None."""
-    name = handle(platform, raw)
-    return HANDLES[platform].address.format(handle=name) if name else None
+def mention_of(platform_name: str, raw: str | None) -> str | None:
+    """How a reply on ``platform_name`` names the author (``@dana``, ``u/dana``), or None."""
+    name = handle(platform_name, raw)
+    syntax = platform(platform_name).handle
+    return syntax.address.format(handle=name) if name and syntax else None

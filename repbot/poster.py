@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
+from repbot import workflow
 from repbot.connector import Connector
 from repbot.errors import PostError, StoreError
 from repbot.models import State, utcnow
@@ -36,8 +37,7 @@ class Poster:
     ) -> None:
         self.store = store
         self.connectors = connectors
-        self.max_attempts = max_attempts
-        self.retry_base = retry_base
+        self.retry = workflow.RetryPolicy(max_attempts=max_attempts, base=retry_base)
         self.clock = clock
 
     async def reconcile(self) -> int:
@@ -50,7 +50,7 @@ class Poster:
                 continue
             found = await connector.find_reply(item.mention, intent.idempotency_key)
             if found is not None:
-                self.store.complete_post(item.id, found.external_id, found.url)
+                workflow.complete_post(self.store, item.id, found.external_id, found.url)
                 log.info("reconciled post mention=%d reply=%s", item.id, found.external_id)
             else:
                 await self._call(item, intent, connector)
@@ -69,7 +69,7 @@ class Poster:
             if self._over_budget(item, connector, used):
                 continue
             try:
-                intent = self.store.begin_post(item.id)
+                intent = workflow.begin_post(self.store, item.id)
             except StoreError as exc:
                 log.warning("cannot post mention=%d: %s", item.id, exc)
                 continue
@@ -85,19 +85,17 @@ class Poster:
             transient = exc.transient if isinstance(exc, PostError) else True
             self._failed(item, redact(f"{type(exc).__name__}: {exc}"), transient)
             return
-        self.store.complete_post(item.id, posted.external_id, posted.url)
+        workflow.complete_post(self.store, item.id, posted.external_id, posted.url)
         log.info("posted mention=%d platform=%s url=%s", item.id, item.mention.platform, posted.url)
 
     def _failed(self, item: Item, error: str, transient: bool) -> None:
-        attempts = item.attempts + 1
-        retry_at = None
-        if transient and attempts < self.max_attempts:
-            retry_at = self.clock() + timedelta(seconds=self.retry_base * 2 ** (attempts - 1))
-        self.store.post_failed(item.id, error, retry_at)
+        retry_at = workflow.post_failed(
+            self.store, item, error, self.retry, self.clock(), transient=transient
+        )
         log.warning(
             "post failed mention=%d attempts=%d retry=%s error=%s",
             item.id,
-            attempts,
+            item.attempts + 1,
             retry_at is not None,
             error,
         )

@@ -42,10 +42,6 @@ class Scheduler:
             replace_existing=True,
         )
 
-    def job_names(self) -> list[str]:
-        """Names of the scheduled jobs."""
-        return [job.id for job in self._scheduler.get_jobs()]
-
     def next_runs(self) -> dict[str, datetime | None]:
         """When each job runs next."""
         return {job.id: job.next_run_time for job in self._scheduler.get_jobs()}

@@ -12,10 +12,10 @@ from aiohttp.test_utils import TestServer
 from pydantic import SecretStr
 
 from repbot.approval.config import WebConfig
-from repbot.approval.testing import seed_item
 from repbot.approval.web import setup_console
 from repbot.models import State
 from repbot.store.sqlite import SqliteStore
+from repbot.testing.approval import seed_item
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -12,9 +12,10 @@ import pytest
 from pydantic import ValidationError
 
 from repbot.connectors.reddit import RedditConnector, RedditCursor
+from repbot.connectors.reddit.simulator import RedditSimulator
 from repbot.errors import AuthError, PostError, RateLimited, TransientError
 from repbot.models import Mention
-from repbot.testing.simulators import RedditSimulator, poll
+from repbot.testing.harness import poll
 
 FIXTURES = Path(__file__).parent / "fixtures_reddit"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "reddit" / "praw"

@@ -15,9 +15,10 @@ import pytest
 from pydantic import ValidationError
 
 from repbot.connectors.x import XConnector, XCursor, snowflake_at
+from repbot.connectors.x.simulator import XSimulator
 from repbot.errors import AuthError, PostError, RateLimited, TransientError
 from repbot.models import Mention
-from repbot.testing.simulators import XSimulator, poll
+from repbot.testing.harness import poll
 
 FIXTURES = Path(__file__).parent / "fixtures_x"
 SHARED = (

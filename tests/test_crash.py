@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from repbot.models import TRANSITIONS, State
+from repbot import workflow
+from repbot.models import State
 from repbot.sandbox import Sandbox
 from repbot.store import SqliteStore
 from repbot.testing.fakes import build_tiny_model
+from repbot.workflow import TRANSITIONS
 
 pytestmark = pytest.mark.slow
 ROUNDS = 10
@@ -61,7 +63,7 @@ def _approve_some(db: Path, count: int) -> None:
     try:
         for item in store.queue(states=[State.AWAITING_APPROVAL], limit=count):
             reply = f"Reply to {item.mention.external_id}"
-            store.decide(item.id, "approve", "crash-test", text=reply)
+            workflow.decide(store, item.id, "approve", "crash-test", text=reply)
     finally:
         store.close()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from repbot import workflow
 from repbot.config import parse_config
 from repbot.daemon import Daemon
 from repbot.models import State
@@ -48,7 +49,7 @@ async def test_demo_flows_to_awaiting_approval_and_posts_exactly_once(tmp_path: 
         skipped = store.queue(states=[State.SKIPPED])
         assert any("gum" in i.mention.text for i in skipped)
         top = store.queue(states=[State.AWAITING_APPROVAL])[0]
-        store.decide(top.id, "approve", "tester", text=top.draft)
+        workflow.decide(store, top.id, "approve", "tester", text=top.draft)
         await wait_until(lambda: store.get(top.id).state is State.POSTED)
     finally:
         await daemon.stop()
@@ -75,7 +76,7 @@ async def test_restart_reconciles_a_post_whose_result_was_lost(tmp_path: Path) -
     await wait_until(lambda: store.counts().get("awaiting_approval", 0) >= 1)
     await daemon.scheduler.shutdown(1)
     item = store.queue(states=[State.AWAITING_APPROVAL])[0]
-    store.decide(item.id, "approve", "tester", text="We are on it.")
+    workflow.decide(store, item.id, "approve", "tester", text="We are on it.")
     # Simulate a crash after the platform accepted the reply but before the result was stored.
     intent = store.begin_post(item.id)
     await daemon.connectors["demo"].reply(item.mention, intent.text, intent.idempotency_key)

@@ -14,6 +14,7 @@ import numpy.typing as npt
 import pytest
 from test_respond_helpers import brand, mention
 
+from repbot import workflow
 from repbot.config import parse_config
 from repbot.models import State
 from repbot.pipeline import Pipeline
@@ -63,7 +64,9 @@ def _approve(store: SqliteStore, start: int, count: int, edit_every: int = 0) ->
         store.set_classified(mention_id, ANALYSIS)
         store.set_draft(mention_id, f"Sorry about that ({n})", {"limit": 280})
         edited = bool(edit_every) and n % edit_every == 0
-        store.decide(mention_id, "edit" if edited else "approve", "ann", text=f"Reply {n}")
+        workflow.decide(
+            store, mention_id, "edit" if edited else "approve", "ann", text=f"Reply {n}"
+        )
     return ids
 
 
@@ -120,7 +123,7 @@ async def test_a_new_approval_is_retrievable_at_the_next_draft(store: SqliteStor
     [new] = store.ingest("src", [make_mention(900, text=query)], None).new_ids
     store.set_classified(new, ANALYSIS)
     store.set_draft(new, "Sorry!", {})
-    store.decide(new, "edit", "ann", text="So sorry about the zeppelin sticker!")
+    workflow.decide(store, new, "edit", "ann", text="So sorry about the zeppelin sticker!")
     before = embedder.texts
     assert await responder.sync_history(store) == 1
     assert embedder.texts - before == 1
@@ -195,7 +198,7 @@ async def test_pipeline_drafts_with_the_history_and_picks_up_approvals(tmp_path:
     assert len(drafted) == 5 and len(responder.history) == 200
     assert responder.history.embedded == 200
     assert embedder.texts <= 200 + sum(len(s.search_rows) for s in responder.knowledge.snippets) + 5
-    store.decide(drafted[0].id, "approve", "ann", text="Thanks, sorted!")
+    workflow.decide(store, drafted[0].id, "approve", "ann", text="Thanks, sorted!")
     store.ingest("src", [make_mention(2000)], None)
     await pipeline.drain()
     assert (len(responder.history), responder.history.embedded) == (201, 201)

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from pydantic import BaseModel, SecretStr
 
+import repbot.app
 import repbot.cli
 import repbot.daemon
 import repbot.logs
@@ -29,7 +30,7 @@ from repbot.config import MAX_PROBLEMS, Config, load_config, parse_config
 from repbot.connector import connector_class, registry
 from repbot.errors import ConfigError
 from repbot.respond import Responder
-from repbot.respond.knowledge import TOPIC_NAMES
+from repbot.respond.personalize import default_topics
 from repbot.respond.templates import packaged_prompts
 from repbot.secrets import BLANK_SECRET, redact
 from repbot.testing.fakes import KeywordClassifier
@@ -81,7 +82,7 @@ def run_until_initialised(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(repbot.cli, "_run_daemon", initialise_then_stop)
     monkeypatch.setattr(repbot.server.Server, "bind", bind_any_free_port)
-    monkeypatch.setattr(repbot.daemon, "_embedder", lambda config: None)
+    monkeypatch.setattr(repbot.app, "load_embedder", lambda model: None)
     monkeypatch.setattr(repbot.logs, "setup_logging", lambda config: None)
     return started
 
@@ -307,7 +308,8 @@ def test_unknown_knowledge_topic_fails_check_and_the_responder_alike(
     with pytest.raises(ConfigError) as info:
         Responder(config.responder, config.brand)
     assert info.value.problems == [
-        f"knowledge/refunds.md: unknown topic 'refunds' (known: {', '.join(sorted(TOPIC_NAMES))})"
+        "knowledge/refunds.md: unknown topic 'refunds' "
+        f"(known: {', '.join(sorted(t.name for t in default_topics()))})"
     ]
     assert f"  - {info.value.problems[0]}" in said
 

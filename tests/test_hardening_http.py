@@ -29,12 +29,12 @@ from yarl import URL
 from repbot.approval import blocks
 from repbot.approval.config import SlackConfig, WebConfig
 from repbot.approval.slack import SlackApproval
-from repbot.approval.slack_fake import FakeSlack, block_actions_payload, sign
-from repbot.approval.testing import seed_item
 from repbot.approval.web import COOKIE, setup_console
 from repbot.errors import ConfigError
 from repbot.models import State
 from repbot.store.sqlite import SqliteStore
+from repbot.testing.approval import seed_item
+from repbot.testing.slack import FakeSlack, block_actions_payload, sign
 
 TOKEN = "s3cret-console-token"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

@@ -21,6 +21,7 @@ from repbot.config import Config, parse_config
 from repbot.connectors.file import FileConfig, FileConnector
 from repbot.connectors.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from repbot.connectors.x import XConnector
+from repbot.connectors.x.simulator import XSimulator
 from repbot.daemon import Daemon
 from repbot.errors import AuthError, TransientError
 from repbot.models import MAX_COUNT, Mention, Page, State, storable, utcnow
@@ -30,7 +31,6 @@ from repbot.runner import FAILING_AFTER, Backoff, SourceRunner
 from repbot.server import health
 from repbot.store import SqliteStore
 from repbot.testing.fakes import KeywordClassifier, ScriptedConnector, make_mention
-from repbot.testing.simulators import XSimulator
 
 HALF_EMOJI = "\ud83d"  # the first half of a surrogate pair, alone: real platforms send these
 SECRET = "whsec-hardening-0123456789"
@@ -545,7 +545,7 @@ def test_mapping_a_record_leaves_its_raw_payload_as_received() -> None:
 
 
 def test_reddit_karma_ignores_non_finite_numbers() -> None:
-    from repbot.connectors.reddit import _karma
+    from repbot.connectors.reddit.mapping import karma as _karma
 
     assert _karma({"link_karma": math.inf, "comment_karma": 5}) == 5
     assert _karma({"link_karma": math.nan}) is None

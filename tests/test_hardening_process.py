@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from repbot import workflow
 from repbot.config import parse_config
 from repbot.daemon import Daemon
 from repbot.errors import ModelError
@@ -169,7 +170,7 @@ def test_sighup_keeps_running_and_sigterm_does_not_wait_for_inference(tmp_path: 
 LOADING_FOREVER = """
 import sys, threading
 from pathlib import Path
-import repbot.daemon
+import repbot.app
 from repbot.cli import serve
 from repbot.config import load_config
 
@@ -177,7 +178,7 @@ def load_forever(config):
     Path("loading-started").touch()
     threading.Event().wait(900)
 
-repbot.daemon.load_classifier = load_forever
+repbot.app.load_classifier = load_forever
 sys.exit(serve(load_config(sys.argv[1])))
 """
 
@@ -293,7 +294,7 @@ async def test_a_new_draft_and_a_decision_wake_slack_delivery(tmp_path: Path) ->
         await wait_until(lambda: len(passes) >= 2, timeout=20)
         seen = len(passes)
         [item] = store.queue(states=[State.AWAITING_APPROVAL])
-        store.decide(item.id, "approve", "tester", text=item.draft)
+        workflow.decide(store, item.id, "approve", "tester", text=item.draft)
         daemon._decided(item.id)
         await wait_until(lambda: len(passes) > seen, timeout=20)
     finally:

@@ -339,9 +339,9 @@ def _edit_view(item_id: int, text: str) -> dict[str, object]:
 
 async def test_console_and_slack_edit_judge_length_as_x_does(tmp_path: Path) -> None:
     from repbot.approval.slack import SlackApproval
-    from repbot.approval.testing import seed_item
     from repbot.approval.web import Console
     from repbot.store.sqlite import SqliteStore
+    from repbot.testing.approval import seed_item
 
     store = SqliteStore(tmp_path / "repbot.db")
     console, slack = _console(store), _slack(store)
@@ -350,12 +350,12 @@ async def test_console_and_slack_edit_judge_length_as_x_does(tmp_path: Path) -> 
 
     slack_says = slack._validate_submission(_edit_view(too_long, LONG_CJK))
     with pytest.raises(ValueError) as console_says:
-        console._apply(store.get(too_long), "edit", {"text": LONG_CJK}, "web:ann")
+        await console._apply(store.get(too_long), "edit", {"text": LONG_CJK}, "web:ann")
     assert slack_says == str(console_says.value)
     assert slack_says is not None and "288" in slack_says and "280" in slack_says
 
     assert slack._validate_submission(_edit_view(fine, LONG_URL)) is None
-    console._apply(store.get(fine), "edit", {"text": LONG_URL}, "web:ann")
+    await console._apply(store.get(fine), "edit", {"text": LONG_URL}, "web:ann")
     assert store.get(fine).state.value == "approved"
     await slack.stop()
     store.close()
@@ -430,8 +430,8 @@ def test_praised_thing_quoted_back_is_plain_words() -> None:
 
 def test_slack_notification_text_cannot_ping_the_channel(tmp_path: Path) -> None:
     from repbot.approval import blocks
-    from repbot.approval.testing import seed_item
     from repbot.store.sqlite import SqliteStore
+    from repbot.testing.approval import seed_item
 
     store = SqliteStore(tmp_path / "repbot.db")
     item = store.get(seed_item(store, handle="<!channel>"))
@@ -442,9 +442,9 @@ def test_slack_notification_text_cannot_ping_the_channel(tmp_path: Path) -> None
 
 def test_edit_boxes_take_an_x_reply_longer_than_280_code_points(tmp_path: Path) -> None:
     from repbot.approval import blocks
-    from repbot.approval.testing import seed_item
     from repbot.respond.limits import input_max
     from repbot.store.sqlite import SqliteStore
+    from repbot.testing.approval import seed_item
 
     store = SqliteStore(tmp_path / "repbot.db")
     modal = blocks.edit_modal(store.get(seed_item(store, platform="x")), "{}")

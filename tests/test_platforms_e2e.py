@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from repbot import workflow
 from repbot.config import parse_config
+from repbot.connectors.reddit.simulator import RedditSimulator
+from repbot.connectors.x.simulator import XSimulator
 from repbot.daemon import Daemon
 from repbot.models import State
 from repbot.store import SqliteStore
 from repbot.testing.fakes import KeywordClassifier, wait_until
-from repbot.testing.simulators import RedditSimulator, XSimulator
 
 pytestmark = pytest.mark.slow
 BURST = 1000
@@ -89,7 +91,9 @@ async def test_burst_ingested_once_replies_once_and_rate_limit_waits(tmp_path: P
             }
             for items in chosen.values():
                 for item in items:
-                    store.decide(item.id, "approve", "tester", text=f"Sorry about that #{item.id}")
+                    workflow.decide(
+                        store, item.id, "approve", "tester", text=f"Sorry about that #{item.id}"
+                    )
             ids = [i.id for items in chosen.values() for i in items]
             await wait_until(lambda: all(store.get(i).state is State.POSTED for i in ids))
             assert await daemon.poster.run_once() == 0  # nothing left that could post again

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from test_respond_helpers import HashEmbedder, brand, mention
 
+from repbot import platforms
 from repbot.respond import ApprovedExample, DraftContext, Responder, ResponderConfig
 from repbot.respond.draft import rank_examples
 from repbot.respond.guardrails import check
 from repbot.respond.limits import fits, limit_for
-from repbot.respond.templates import INTENTS, PLATFORMS
+from repbot.respond.templates import INTENTS
 
 
 @pytest.fixture
@@ -17,7 +18,7 @@ def responder() -> Responder:
     return Responder(ResponderConfig(), brand())
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", platforms.names())
 @pytest.mark.parametrize("intent", INTENTS)
 async def test_every_platform_and_intent_gets_a_passing_draft(
     responder: Responder, platform: str, intent: str

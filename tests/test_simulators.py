@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 from multidict import CIMultiDict
 
-from repbot.testing.simulators import RedditSimulator, XSimulator
-from repbot.testing.simulators.x import parse_query
+from repbot.connectors.reddit.simulator import RedditSimulator
+from repbot.connectors.x.simulator import XSimulator, parse_query
 
 
 @pytest.fixture

@@ -15,18 +15,20 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
+from repbot import workflow
 from repbot.approval import blocks
 from repbot.approval.config import SlackConfig
 from repbot.approval.slack import SlackApproval
-from repbot.approval.slack_fake import (
+from repbot.models import State, utcnow
+from repbot.store.sqlite import SqliteStore
+from repbot.testing.approval import seed_item, signed_body
+from repbot.testing.slack import (
     FakeSlack,
     block_actions_payload,
     sign,
     view_submission_payload,
 )
-from repbot.approval.testing import seed_item, signed_body
-from repbot.models import State, utcnow
-from repbot.store.sqlite import SqliteStore
+from repbot.workflow import RetryPolicy
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL, URGENT = "CAPPROVE", "CURGENT"
@@ -290,7 +292,7 @@ async def test_slack_unreachable_then_back_delivers_everything(harness: Harness)
 async def test_decision_made_elsewhere_updates_the_message(harness: Harness) -> None:
     item_id = seed_item(harness.store)
     await harness.slack.sync()
-    harness.store.decide(item_id, "reject", "web", reason="dupe", channel="web")
+    workflow.decide(harness.store, item_id, "reject", "web", reason="dupe", channel="web")
     await harness.slack.sync()
     assert "Rejected* by web" in _text_of(harness.message(item_id))
 
@@ -300,7 +302,15 @@ async def test_failed_post_is_shown_and_can_be_marked_posted(harness: Harness) -
     await harness.slack.sync()
     await harness.click(item_id, blocks.ACTION_APPROVE)
     harness.store.begin_post(item_id)
-    harness.store.post_failed(item_id, "403 Forbidden: account suspended", None)
+    failing = harness.store.get(item_id)
+    workflow.post_failed(
+        harness.store,
+        failing,
+        "403 Forbidden: account suspended",
+        RetryPolicy(),
+        utcnow(),
+        transient=False,
+    )
     await harness.slack.sync()
     assert "Posting failed:* 403 Forbidden" in _text_of(harness.message(item_id))
 

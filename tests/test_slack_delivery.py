@@ -13,15 +13,16 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
+from repbot import workflow
 from repbot.approval import blocks
 from repbot.approval.config import SlackConfig
 from repbot.approval.slack import SlackApproval
-from repbot.approval.slack_fake import FakeSlack, block_actions_payload
-from repbot.approval.testing import seed_item, signed_body
 from repbot.approval.wiring import attach_approval
 from repbot.config import parse_config
 from repbot.models import utcnow
 from repbot.store.sqlite import SqliteStore
+from repbot.testing.approval import seed_item, signed_body
+from repbot.testing.slack import FakeSlack, block_actions_payload
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "CAPPROVE"
@@ -112,7 +113,7 @@ async def test_kill_after_post_before_ts_is_recorded_posts_once(
     (message,) = fake.channel_messages(CHANNEL)
     assert restarted.message_for(item_id) == (CHANNEL, message["ts"])
 
-    store.decide(item_id, "reject", "web", reason="dupe", channel="web")
+    workflow.decide(store, item_id, "reject", "web", reason="dupe", channel="web")
     await _sync_all(restarted)
     assert {c.args["ts"] for c in fake.calls_to("chat.update")} == {message["ts"]}
     assert "Rejected" in str(fake.channel_messages(CHANNEL)[0]["blocks"])
@@ -226,7 +227,7 @@ async def test_snoozed_draft_back_again_is_matched_to_its_new_message(
     slack = SlackApproval(_cfg(fake), store)
     await _sync_all(slack)
     first = slack.message_for(item_id)
-    store.decide(item_id, "snooze", "web", snooze_until=utcnow(), channel="web")
+    workflow.decide(store, item_id, "snooze", "web", snooze_until=utcnow(), channel="web")
     await _sync_all(slack)
     store.wake_snoozed(utcnow())
     fake.drop_next_response("chat.postMessage")
@@ -324,7 +325,7 @@ async def test_a_pass_over_300_unchanged_messages_renders_nothing(
 
     store.update_urgency(ids[0], 0.5000001, [])  # shown as 0.50: nothing to redo
     store.update_urgency(ids[1], 0.71, [])
-    store.decide(ids[2], "reject", "web", channel="web")
+    workflow.decide(store, ids[2], "reject", "web", channel="web")
     renders[0] = 0
     assert await slack.sync() == 2
     assert renders[0] == 2

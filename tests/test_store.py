@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 
+from repbot import workflow
 from repbot.errors import InvalidTransition, StoreError
 from repbot.models import State, utcnow
 from repbot.store import SqliteStore
 from repbot.store.migrations import MIGRATIONS
 from repbot.testing.fakes import make_mention
+from repbot.workflow import RetryPolicy
 
 ANALYSIS = {"label": "negative", "intent": "complaint", "urgency": 0.7, "explanation": [["x", 0.7]]}
 
@@ -85,7 +87,9 @@ def test_an_unstorable_record_is_rejected_and_the_page_kept(repbot_store: Sqlite
 
 def test_happy_path_transitions_are_audited(repbot_store: SqliteStore) -> None:
     mention_id = _awaiting(repbot_store)
-    decision = repbot_store.decide(mention_id, "approve", "U1", text="Sorry!", channel="slack")
+    decision = workflow.decide(
+        repbot_store, mention_id, "approve", "U1", text="Sorry!", channel="slack"
+    )
     intent = repbot_store.begin_post(mention_id)
     repbot_store.complete_post(mention_id, "r1", "https://x.com/r1")
     item = repbot_store.get(mention_id)
@@ -102,24 +106,24 @@ def test_invalid_transition_is_refused(repbot_store: SqliteStore) -> None:
     with pytest.raises(InvalidTransition):
         repbot_store.begin_post(mention_id)
     with pytest.raises(InvalidTransition):
-        repbot_store.decide(mention_id, "approve", "U1", text="hi")
+        workflow.decide(repbot_store, mention_id, "approve", "U1", text="hi")
     assert repbot_store.get(mention_id).state is State.NEW
 
 
 def test_decision_is_idempotent_per_dedupe_key_and_once_per_item(repbot_store: SqliteStore) -> None:
     mention_id = _awaiting(repbot_store)
-    first = repbot_store.decide(mention_id, "approve", "U1", text="ok", dedupe_key="k1")
-    again = repbot_store.decide(mention_id, "approve", "U1", text="ok", dedupe_key="k1")
+    first = workflow.decide(repbot_store, mention_id, "approve", "U1", text="ok", dedupe_key="k1")
+    again = workflow.decide(repbot_store, mention_id, "approve", "U1", text="ok", dedupe_key="k1")
     assert again.duplicate and again.id == first.id
     with pytest.raises(InvalidTransition):
-        repbot_store.decide(mention_id, "reject", "U2", dedupe_key="k2")
+        workflow.decide(repbot_store, mention_id, "reject", "U2", dedupe_key="k2")
     assert len(repbot_store.decisions(mention_id)) == 1
 
 
 def test_snooze_and_wake(repbot_store: SqliteStore) -> None:
     mention_id = _awaiting(repbot_store)
     until = utcnow() + timedelta(hours=1)
-    repbot_store.decide(mention_id, "snooze", "U1", snooze_until=until)
+    workflow.decide(repbot_store, mention_id, "snooze", "U1", snooze_until=until)
     assert repbot_store.wake_snoozed(utcnow()) == []
     assert repbot_store.wake_snoozed(until + timedelta(seconds=1)) == [mention_id]
     assert repbot_store.get(mention_id).state is State.AWAITING_APPROVAL
@@ -127,21 +131,24 @@ def test_snooze_and_wake(repbot_store: SqliteStore) -> None:
 
 def test_failures_count_attempts_then_fail(repbot_store: SqliteStore) -> None:
     [mention_id] = repbot_store.ingest("src", [make_mention()], None).new_ids
+    policy = RetryPolicy(max_attempts=3, base=60.0)
     for _ in range(2):
-        repbot_store.record_failure(mention_id, "boom", 3, utcnow() + timedelta(seconds=60))
+        item = repbot_store.get(mention_id)
+        workflow.record_failure(repbot_store, item, "boom", policy, utcnow())
     item = repbot_store.get(mention_id)
     assert (item.state, item.attempts, item.last_error) == (State.NEW, 2, "boom")
     assert repbot_store.pending(State.NEW, 10) == []
-    repbot_store.record_failure(mention_id, "boom", 3, utcnow())
+    workflow.record_failure(repbot_store, item, "boom", policy, utcnow())
     assert repbot_store.get(mention_id).state is State.FAILED
 
 
 def test_post_failure_retries_then_in_flight_reconcile_view(repbot_store: SqliteStore) -> None:
     mention_id = _awaiting(repbot_store)
-    repbot_store.decide(mention_id, "edit", "U1", text="Edited reply")
+    workflow.decide(repbot_store, mention_id, "edit", "U1", text="Edited reply")
     repbot_store.begin_post(mention_id)
     assert [p.mention_id for p in repbot_store.in_flight_posts()] == [mention_id]
-    repbot_store.post_failed(mention_id, "503", utcnow() - timedelta(seconds=1))
+    posting = repbot_store.get(mention_id)
+    workflow.post_failed(repbot_store, posting, "503", RetryPolicy(base=0.0), utcnow())
     assert repbot_store.get(mention_id).state is State.APPROVED
     intent = repbot_store.begin_post(mention_id)
     assert intent.attempts == 2 and intent.idempotency_key == f"repbot-{mention_id}"

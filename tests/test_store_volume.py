@@ -13,12 +13,14 @@ from unittest import mock
 
 import pytest
 
+from repbot import workflow
 from repbot.cli import main
 from repbot.errors import InvalidTransition
 from repbot.models import State, utcnow
 from repbot.store import SqliteStore
 from repbot.store.migrations import MIGRATIONS
 from repbot.testing.fakes import make_mention
+from repbot.workflow import RetryPolicy
 
 ANALYSIS = {"label": "negative", "intent": "complaint", "explanation": [["x", 0.5]]}
 BIG_TABLES = ("mentions", "posts", "decisions", "audit", "drafts")
@@ -53,7 +55,7 @@ def test_approved_items_are_posted_most_urgent_first_and_held_ones_wait(
     ids = _classified(repbot_store, urgencies)
     for mention_id in ids:
         repbot_store.set_draft(mention_id, "sorry", {})
-        repbot_store.decide(mention_id, "approve", "U1", text="sorry")
+        workflow.decide(repbot_store, mention_id, "approve", "U1", text="sorry")
     repbot_store.hold(ids[1], "budget", utcnow() + timedelta(days=1))
     assert [i.id for i in repbot_store.pending(State.APPROVED, 10)] == [ids[2], ids[0]]
 
@@ -96,10 +98,12 @@ def busy_store(repbot_store: SqliteStore) -> SqliteStore:
     repbot_store.ingest("src", [make_mention(100 + i) for i in range(3)], None)
     for mention_id in ids[:6]:
         repbot_store.set_draft(mention_id, "sorry", {})
-    repbot_store.decide(ids[0], "approve", "U1", text="ok")
-    repbot_store.decide(ids[1], "approve", "U1", text="ok")
+    workflow.decide(repbot_store, ids[0], "approve", "U1", text="ok")
+    workflow.decide(repbot_store, ids[1], "approve", "U1", text="ok")
     repbot_store.begin_post(ids[1])
-    repbot_store.decide(ids[2], "snooze", "U1", snooze_until=utcnow() + timedelta(hours=1))
+    workflow.decide(
+        repbot_store, ids[2], "snooze", "U1", snooze_until=utcnow() + timedelta(hours=1)
+    )
     return repbot_store
 
 
@@ -127,7 +131,7 @@ def _hot_calls(store: SqliteStore) -> None:
     store.wake_snoozed(utcnow())
     [approved] = store.pending(State.APPROVED, 1)
     store.begin_post(approved.id)
-    store.post_failed(approved.id, "503", utcnow())
+    workflow.post_failed(store, approved, "503", RetryPolicy(base=0.0), utcnow())
     [posting] = store.in_flight_posts()
     store.complete_post(posting.mention_id, "r1", None)
 
@@ -163,7 +167,7 @@ def _big(alias: str, sql: str) -> bool:
 
 def test_counts_are_kept_by_the_store_at_every_transition(busy_store: SqliteStore) -> None:
     [awaiting] = busy_store.queue([State.AWAITING_APPROVAL], limit=1)
-    busy_store.decide(awaiting.id, "reject", "U2")
+    workflow.decide(busy_store, awaiting.id, "reject", "U2")
     exact = busy_store.conn.execute("SELECT state, count(*) FROM mentions GROUP BY state")
     assert busy_store.counts() == {state: n for state, n in exact}
     assert "state_counts" in _tables(busy_store)
@@ -232,10 +236,10 @@ def test_response_times_are_kept_incrementally_and_match_the_rows(
         repbot_store.set_draft(mention_id, "sorry", {})
         clock.now += timedelta(seconds=30 + n**2.5)
         if n % 3 == 0:
-            repbot_store.decide(mention_id, "snooze", "U1", snooze_until=clock.now)
+            workflow.decide(repbot_store, mention_id, "snooze", "U1", snooze_until=clock.now)
             clock.now += timedelta(hours=2)
             repbot_store.wake_snoozed(clock.now)
-        repbot_store.decide(mention_id, "approve", "U1", text="ok")
+        workflow.decide(repbot_store, mention_id, "approve", "U1", text="ok")
         if n % 2 == 0:
             clock.now += timedelta(milliseconds=300 + 40 * n)
             repbot_store.begin_post(mention_id)
@@ -314,7 +318,7 @@ def _close_path(store: SqliteStore, n: int, state: State) -> int:
     store.set_draft(mention_id, "sorry", {})
     if state is State.AWAITING_APPROVAL:
         return mention_id
-    store.decide(mention_id, "approve", "U1", text="sorry")
+    workflow.decide(store, mention_id, "approve", "U1", text="sorry")
     store.begin_post(mention_id)
     store.complete_post(mention_id, f"r{n}", None)
     return mention_id

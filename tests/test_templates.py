@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from test_respond_helpers import brand
 
+from repbot import platforms
 from repbot.respond import ResponderConfig, check_templates
-from repbot.respond.templates import INTENTS, PLATFORMS, TemplateSet, family, packaged_prompts
+from repbot.respond.templates import INTENTS, TemplateSet, family, packaged_prompts
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_fallback_chain(prompts: Path) -> None:
 
 def test_every_platform_intent_pair_resolves() -> None:
     templates = TemplateSet(packaged_prompts())
-    for platform in PLATFORMS:
+    for platform in platforms.names():
         assert family(platform) in ("social", "forum", "review", "other")
         for intent in INTENTS:
             assert templates.blocks(templates.resolve(platform, intent))

@@ -14,14 +14,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
+from repbot import workflow
 from repbot.approval.config import SlackConfig, WebConfig
 from repbot.approval.slack import SlackApproval
-from repbot.approval.slack_fake import FakeSlack
-from repbot.approval.testing import seed_item
 from repbot.approval.web import COOKIE, console_requires_token, setup_console
 from repbot.errors import ConfigError
 from repbot.models import State
 from repbot.store.sqlite import SqliteStore
+from repbot.testing.approval import seed_item
+from repbot.testing.slack import FakeSlack
 
 TOKEN = "s3cret-console-token"
 Client = TestClient[Any, Any]
@@ -115,7 +116,7 @@ async def test_loopback_without_token_shows_queue_and_approves(
 
 async def test_only_http_links_are_rendered(make_client: MakeClient, store: SqliteStore) -> None:
     item_id = seed_item(store)
-    store.decide(item_id, "approve", "web", text="ok")
+    workflow.decide(store, item_id, "approve", "web", text="ok")
     store.begin_post(item_id)
     store.complete_post(item_id, "r", "javascript:alert(1)")
     client = await make_client()
@@ -239,7 +240,7 @@ async def test_filters_by_platform_state_and_intent(
     x_id = seed_item(store, platform="x", text="x complaint", intent="complaint", urgency=0.2)
     r_id = seed_item(store, platform="reddit", text="reddit praise", intent="praise", urgency=0.9)
     done = seed_item(store, platform="x", text="already handled")
-    store.decide(done, "reject", "web")
+    workflow.decide(store, done, "reject", "web")
     client = await make_client()
     html, _ = await page(client)
     assert html.index("reddit praise") < html.index("x complaint")
@@ -260,7 +261,7 @@ async def test_item_page_shows_history_and_audit(
     make_client: MakeClient, store: SqliteStore
 ) -> None:
     item_id = seed_item(store)
-    store.decide(item_id, "snooze", "bob", channel="web")
+    workflow.decide(store, item_id, "snooze", "bob", channel="web")
     client = await make_client()
     html, _ = await page(client, f"/items/{item_id}")
     assert "History (1)" in html and "snooze</b> by bob" in html and "awaiting_approval" in html
@@ -271,7 +272,7 @@ async def test_mark_posted_for_manual_platforms(
     make_client: MakeClient, store: SqliteStore
 ) -> None:
     item_id = seed_item(store, platform="yelp", meta={"post_manually": True})
-    store.decide(item_id, "approve", "web", text="Thanks!")
+    workflow.decide(store, item_id, "approve", "web", text="Thanks!")
     client = await make_client()
     html, csrf = await page(client, "/?state=approved")
     assert "Post manually" in html and f"/items/{item_id}/posted" in html

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from repbot import platforms
 from repbot.approval import render
 from repbot.models import State
 from repbot.respond import limits
@@ -30,7 +31,6 @@ DRAFT_EVENT = "repbot_draft"
 """The ``metadata.event_type`` of every draft message."""
 
 _SECTION_MAX = 2900
-_PLATFORM_EMOJI = {"x": ":bird:", "reddit": ":speech_balloon:", "demo": ":test_tube:"}
 
 
 def escape(text: str) -> str:
@@ -88,7 +88,7 @@ def _button(label: str, action_id: str, value: str, style: str | None = None) ->
 def header_blocks(item: Item) -> list[Block]:
     """Platform and link, author with reach, the mention (with stars), sentiment and urgency."""
     mention = item.mention
-    emoji = _PLATFORM_EMOJI.get(mention.platform, ":globe_with_meridians:")
+    emoji = platforms.platform(mention.platform).emoji
     title = f"{mention.platform} {mention.kind} · urgency {render.urgency_text(item)}"
     link = _link(mention.url, f"Open on {mention.platform}") or escape(mention.platform)
     author = escape(render.author_name(item))

@@ -84,6 +84,26 @@ class WebConfig(BaseModel):
     token: Secret | None = Field(
         None, description="Login token; required when server.host is not a loopback address."
     )
+    approvers: list[str] | None = Field(
+        None,
+        description="Console login names allowed to decide (case-insensitive); unset: everyone"
+        " who logs in.",
+    )
+
+    @field_validator("approvers")
+    @classmethod
+    def _names(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("is empty; list console names or remove the key (everyone decides)")
+        names = [name.strip() for name in value]
+        for name in names:
+            if not name or len(name) > 60 or "+" in name or not name.isprintable():
+                raise ValueError(
+                    f"{name[:60]!r} is not a console login name (1-60 printable characters, no '+')"
+                )
+        return names
 
 
 class ApprovalConfig(BaseModel):

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from repbot.models import State, utcnow
 from repbot.poster import MANUAL
-from repbot.respond.limits import DEFAULT_LIMIT, PLATFORM_LIMITS
+from repbot.respond.limits import limit_for
 from repbot.store.base import Item
 
 SnoozeChoice = Literal["1h", "4h", "tomorrow"]
@@ -47,7 +47,7 @@ def length_limit(item: Item) -> int:
     limit = item.draft_meta.get("limit")
     if isinstance(limit, int) and limit > 0:
         return limit
-    return PLATFORM_LIMITS.get(item.mention.platform, DEFAULT_LIMIT).chars
+    return limit_for(item.mention.platform).chars
 
 
 def stars(rating: int | None) -> str:

@@ -1,11 +1,13 @@
 """Approval in Slack: drafts as Block Kit messages, decisions from buttons and modals.
 
-Every interaction is acknowledged first and handled after (Slack's 3 s budget). Decisions go
-through :meth:`Store.decide` with a dedupe key taken from the payload, so Slack's retries and
-repeated deliveries record one decision, and the store's state check makes a second approver's
-click lose cleanly (they are told so, ephemerally). Each delivery is recorded as an intent
-before ``chat.postMessage`` and carries message metadata naming the draft, so a post cut short
-(crash, timeout) is found again in the channel's history instead of being posted twice.
+Every interaction is acknowledged first and handled after (Slack's 3 s budget). This module
+only parses interactions and renders answers: the rules (approvers, the two-person rule, edit
+checks) live in :class:`~repbot.approval.service.ApprovalService`. Each decision carries a dedupe
+key taken from the payload, so Slack's retries and repeated deliveries record one decision, and
+a second approver's click loses cleanly (they are told who decided first, ephemerally). Each
+delivery is recorded as an intent before ``chat.postMessage`` and carries message metadata
+naming the draft, so a post cut short (crash, timeout) is found again in the channel's history
+instead of being posted twice.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import re
 import time
 import weakref
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -35,16 +38,23 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from repbot.approval import blocks, render
 from repbot.approval.config import SlackConfig
-from repbot.errors import ConfigError, InvalidTransition, StoreError
+from repbot.approval.service import (
+    EMPTY_EDIT,
+    NOT_APPROVER,
+    ApprovalService,
+    Request,
+    Result,
+    Verb,
+    state_word,
+)
+from repbot.errors import ConfigError, StoreError
 from repbot.models import State
-from repbot.respond import limits
-from repbot.store.base import Action, Decision, Item, SlackMessage, Store
+from repbot.store.base import Item, SlackMessage, Store
 
 log = logging.getLogger(__name__)
 
 _SLACK_DOWN = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 _AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked"}
-_GROUP_TTL = 300.0
 _FINAL = {State.POSTED, State.REJECTED, State.SNOOZED, State.SKIPPED}
 _DELIVER_BATCH = 200
 _UPDATE_BATCH = 500
@@ -57,13 +67,28 @@ _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
 class SlackApproval:
-    """The Slack side of approval: delivery, message updates and interaction handling."""
+    """The Slack side of approval: delivery, message updates and interaction handling.
 
-    def __init__(self, cfg: SlackConfig, store: Store, *, brand_tz: str = "UTC") -> None:
+    ``service`` holds the approval rules shared with the console; without one, a service with
+    this section's approvers and two-person threshold (and no guardrail check on edits) is used.
+    """
+
+    def __init__(
+        self,
+        cfg: SlackConfig,
+        store: Store,
+        *,
+        brand_tz: str = "UTC",
+        service: ApprovalService | None = None,
+    ) -> None:
         problems = cfg.problems()
         if problems:
             raise ConfigError(problems, "approval.slack")
         self.cfg, self.store, self.tz = cfg, store, brand_tz
+        self.service = service or ApprovalService(
+            store, slack_approvers=cfg.approvers, two_person_threshold=cfg.two_person_threshold
+        )
+        self.service.use_group_lookup(self._fetch_group)
         assert cfg.bot_token is not None
         self.client = AsyncWebClient(
             token=cfg.bot_token.get_secret_value(),
@@ -89,7 +114,6 @@ class SlackApproval:
         self._register()
         self._tasks: set[asyncio.Task[None]] = set()
         self._sync_lock = asyncio.Lock()
-        self._groups: dict[str, tuple[float, set[str]]] = {}
         self._socket: AsyncSocketModeHandler | None = None
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._own_bot_id: str | None = None
@@ -408,7 +432,8 @@ class SlackApproval:
 
     def _render(self, item: Item) -> list[dict[str, Any]]:
         last = next(iter(self.store.decisions(item.id, limit=1)), None)
-        return blocks.message_blocks(item, tz=self.tz, last=last, pending=self._pending(item.id))
+        pending = self.service.pending(item.id)
+        return blocks.message_blocks(item, tz=self.tz, last=last, pending=pending)
 
     def message_for(self, item_id: int) -> tuple[str, str] | None:
         """The (channel, ts) of the item's current Slack message, if delivered."""
@@ -416,29 +441,15 @@ class SlackApproval:
         return (message.channel, message.ts) if message and message.ts else None
 
     # approvers
-    async def is_approver(self, user: str) -> bool:
-        """Whether ``user`` is listed, or is in a listed user group (everyone if none listed)."""
-        approvers = self.cfg.approvers
-        if not approvers or user in approvers:
-            return True
-        for group in (a for a in approvers if a.startswith("S")):
-            if user in await self._group_members(group):
-                return True
-        return False
-
-    async def _group_members(self, group: str) -> set[str]:
-        cached = self._groups.get(group)
-        if cached and time.monotonic() - cached[0] < _GROUP_TTL:
-            return cached[1]
+    async def _fetch_group(self, group: str) -> set[str] | None:
+        """The members of a Slack user group (``usergroups.users.list``); None when unreadable."""
         try:
             resp = await self.client.usergroups_users_list(usergroup=group)
         except (SlackApiError, *_SLACK_DOWN) as exc:
             log.warning("cannot resolve Slack user group %s: %s", group, exc)
-            return cached[1] if cached else set()
+            return None
         users: list[str] = resp.get("users", [])
-        members = {str(u) for u in users}
-        self._groups[group] = (time.monotonic(), members)
-        return members
+        return {str(u) for u in users}
 
     # interactions
     def _register(self) -> None:
@@ -472,13 +483,11 @@ class SlackApproval:
         if view.get("callback_id") != blocks.CALLBACK_EDIT:
             return None
         text = _input_value(view)
-        if not text.strip():
-            return "The reply cannot be empty."
         try:
             item = self.store.get(int(_meta(view)["id"]))
         except (StoreError, KeyError, ValueError):
-            return None
-        return limits.length_problem(text, item.mention.platform, render.length_limit(item))
+            return None if text.strip() else EMPTY_EDIT
+        return self.service.edit_problem(item, text)
 
     async def _handle_action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         user = str(body["user"]["id"])
@@ -489,31 +498,22 @@ class SlackApproval:
         raw = str(action.get("value") or action.get("selected_option", {}).get("value", ""))
         item_id, _, choice = raw.partition(":")
         ctx = _Ctx(int(item_id), user, channel, ts, f"slack:{ts}:{action.get('action_ts')}")
-        if not await self._allowed(ctx, action_id):
-            return
         if action_id == blocks.ACTION_APPROVE:
-            item = self.store.get(ctx.item_id)
-            await self._approve(ctx, "approve", item.draft)
+            await self._decide(ctx, "approve")
         elif action_id == blocks.ACTION_SNOOZE:
-            until = render.snooze_until(choice, self.tz)
-            await self._decide(ctx, "snooze", snooze_until=until)
-        else:
+            await self._decide(ctx, "snooze", snooze_until=render.snooze_until(choice, self.tz))
+        elif await self.service.may_decide(f"slack:{user}", ctx.item_id, action_id, "slack"):
             await self._open_modal(ctx, action_id, str(body.get("trigger_id", "")))
-
-    async def _allowed(self, ctx: _Ctx, what: str) -> bool:
-        if await self.is_approver(ctx.user):
-            return True
-        self.store.audit("refused", f"slack:{ctx.user}", ctx.item_id, action=what, channel="slack")
-        await self._ephemeral(ctx, "Only configured approvers can decide on drafts.")
-        return False
+        else:
+            await self._ephemeral(ctx, NOT_APPROVER)
 
     async def _open_modal(self, ctx: _Ctx, action_id: str, trigger_id: str) -> None:
         item = self.store.get(ctx.item_id)
         manual = action_id == blocks.ACTION_MARK_POSTED
         if manual and item.state not in (State.APPROVED, State.FAILED):
-            return await self._tell_decided(ctx, item)
+            return await self._tell_decided(ctx, item.state, item.decided_by)
         if not manual and item.state not in (State.AWAITING_APPROVAL, State.SNOOZED):
-            return await self._tell_decided(ctx, item)
+            return await self._tell_decided(ctx, item.state, item.decided_by)
         meta = blocks.metadata(item.id, ctx.channel, ctx.ts)
         builder = {
             blocks.ACTION_EDIT: blocks.edit_modal,
@@ -536,82 +536,51 @@ class SlackApproval:
             f"slack:view:{view.get('id')}",
         )
         callback = view.get("callback_id")
-        if not await self._allowed(ctx, str(callback)):
-            return
         text = _input_value(view).strip()
         if callback == blocks.CALLBACK_EDIT:
-            item = self.store.get(ctx.item_id)
-            action: Action = "approve" if text == (item.draft or "").strip() else "edit"
-            await self._approve(ctx, action, text)
+            await self._decide(ctx, "edit", text=text)
         elif callback == blocks.CALLBACK_REJECT:
             await self._decide(ctx, "reject", reason=text or None)
         elif callback == blocks.CALLBACK_POSTED:
             await self._decide(ctx, "posted_manually", reason=text or None)
 
-    async def _approve(self, ctx: _Ctx, action: Action, text: str | None) -> None:
-        item = self.store.get(ctx.item_id)
-        threshold = self.cfg.two_person_threshold
-        if threshold is None or item.urgency is None or item.urgency < threshold:
-            await self._decide(ctx, action, text=text)
-            return
-        pending = self._pending(item.id)
-        if pending and pending.get("dedupe") == ctx.dedupe:
-            return
-        if (
-            pending
-            and pending["user"] != ctx.user
-            and (action == "approve" or text == pending["text"])
-        ):
-            first = str(pending["actor"])
-            await self._decide(ctx, pending["action"], text=pending["text"], actor_prefix=first)
-            return
-        if pending and pending["user"] == ctx.user and action == "approve":
-            await self._ephemeral(ctx, "Waiting for a second approver: it must be someone else.")
-            return
-        if item.state not in (State.AWAITING_APPROVAL, State.SNOOZED):
-            return await self._tell_decided(ctx, item)
-        self._set_pending(item.id, ctx, action, text)
-        await self.refresh(item.id)
-
     async def _decide(
         self,
         ctx: _Ctx,
-        action: Action,
+        verb: Verb,
         *,
         text: str | None = None,
         reason: str | None = None,
-        snooze_until: Any = None,
-        actor_prefix: str | None = None,
-    ) -> Decision | None:
-        actor = f"slack:{ctx.user}" if actor_prefix is None else f"{actor_prefix}+slack:{ctx.user}"
-        try:
-            decision = self.store.decide(
-                ctx.item_id,
-                action,
-                actor,
-                text=text,
-                reason=reason,
-                snooze_until=snooze_until,
-                dedupe_key=ctx.dedupe,
-                channel="slack",
-            )
-        except InvalidTransition:
-            await self._tell_decided(ctx, self.store.get(ctx.item_id))
-            return None
-        except StoreError as exc:
-            await self._ephemeral(ctx, f"Nothing was recorded: {exc}")
-            return None
-        if not decision.duplicate:
-            if self.on_decision is not None:
-                self.on_decision(ctx.item_id)
-            self.store.kv_set(f"slack:pending:{ctx.item_id}", None)
-            await self.refresh(ctx.item_id)
-        return decision
+        snooze_until: datetime | None = None,
+    ) -> None:
+        request = Request(
+            ctx.item_id,
+            verb,
+            f"slack:{ctx.user}",
+            "slack",
+            text=text,
+            reason=reason,
+            snooze_until=snooze_until,
+            dedupe=ctx.dedupe,
+        )
+        await self._answer(ctx, await self.service.decide(request))
 
-    async def _tell_decided(self, ctx: _Ctx, item: Item) -> None:
-        state = render.STATE_LABELS.get(item.state, item.state.value).lower()
-        who = blocks.actor_mrkdwn(item.decided_by)
-        await self._ephemeral(ctx, f"This draft was already {state} by {who}; nothing changed.")
+    async def _answer(self, ctx: _Ctx, result: Result) -> None:
+        """Render ``result``: refresh the message, or tell the person why nothing changed."""
+        if result.outcome == "accepted" and self.on_decision is not None:
+            self.on_decision(ctx.item_id)
+        if result.changed:
+            await self.refresh(ctx.item_id)
+        elif result.outcome == "refused":
+            await self._ephemeral(ctx, result.reason)
+        elif result.outcome == "already_decided":
+            await self._tell_decided(ctx, result.state, result.decided_by)
+
+    async def _tell_decided(self, ctx: _Ctx, state: State | None, decided_by: str | None) -> None:
+        who = blocks.actor_mrkdwn(decided_by)
+        await self._ephemeral(
+            ctx, f"This draft was already {state_word(state)} by {who}; nothing changed."
+        )
 
     async def _ephemeral(self, ctx: _Ctx, text: str) -> None:
         if not ctx.channel:
@@ -620,21 +589,6 @@ class SlackApproval:
             await self.client.chat_postEphemeral(channel=ctx.channel, user=ctx.user, text=text)
         except (SlackApiError, *_SLACK_DOWN) as exc:
             log.warning("chat.postEphemeral failed: %s", exc)
-
-    def _pending(self, item_id: int) -> dict[str, Any] | None:
-        raw = self.store.kv_get(f"slack:pending:{item_id}")
-        return json.loads(raw) if raw else None
-
-    def _set_pending(self, item_id: int, ctx: _Ctx, action: Action, text: str | None) -> None:
-        value = {
-            "user": ctx.user,
-            "actor": f"slack:{ctx.user}",
-            "action": action,
-            "text": text,
-            "dedupe": ctx.dedupe,
-        }
-        self.store.kv_set(f"slack:pending:{item_id}", json.dumps(value))
-        self.store.audit("first_approval", f"slack:{ctx.user}", item_id, action=action)
 
 
 class _Ctx:

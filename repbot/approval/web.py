@@ -6,6 +6,9 @@ a server-side session (kept in the store, so it survives a restart and logout re
 Failed logins are throttled per client address and per submitted name. Every form carries a
 per-session CSRF token in a hidden field, checked on POST, and a POST whose ``Origin`` names
 another host is refused. Hostile input (bad forms, ids, redirects, cookies) is answered 4xx.
+
+Decisions follow the same rules as in Slack (:class:`~repbot.approval.service.ApprovalService`):
+a console user is the identity ``web:<login name>``.
 """
 
 from __future__ import annotations
@@ -28,12 +31,13 @@ from aiohttp import web
 
 from repbot.approval import render
 from repbot.approval.config import WebConfig
+from repbot.approval.service import ApprovalService, Request, Result, Verb, state_word, web_identity
 from repbot.approval.sessions import LoginThrottle, Session, SessionStore
 from repbot.approval.slack import SlackApproval
-from repbot.errors import ConfigError, InvalidTransition, StoreError
+from repbot.errors import ConfigError, StoreError
 from repbot.models import State
 from repbot.respond import limits
-from repbot.store.base import Action, Item, Store
+from repbot.store.base import Item, Store
 
 _HERE = Path(__file__).parent
 COOKIE = "repbot_session"
@@ -55,7 +59,11 @@ def console_requires_token(host: str) -> bool:
 
 
 class Console:
-    """Request handlers of the web console (see :func:`setup_console`)."""
+    """Request handlers of the web console (see :func:`setup_console`).
+
+    ``service`` holds the approval rules; without one, Slack's service is shared when ``slack``
+    is given, else a service with ``cfg.approvers`` (and no two-person rule) is used.
+    """
 
     def __init__(
         self,
@@ -66,8 +74,14 @@ class Console:
         slack: SlackApproval | None,
         on_decision: Callable[[int], None] | None = None,
         clock: Callable[[], float] | None = None,
+        service: ApprovalService | None = None,
     ) -> None:
         self.store, self.cfg, self.tz, self.slack = store, cfg, timezone, slack
+        if service is None:
+            service = (
+                slack.service if slack else ApprovalService(store, web_approvers=cfg.approvers)
+            )
+        self.service = service
         self.on_decision = on_decision
         token = cfg.token.get_secret_value() if cfg.token is not None else None
         if token is not None and not token.strip():
@@ -88,7 +102,11 @@ class Console:
             lstrip_blocks=True,
         )
         self.env.globals.update(
-            render=render, limits=limits, tz=timezone, asset_version=_asset_version()
+            render=render,
+            limits=limits,
+            tz=timezone,
+            asset_version=_asset_version(),
+            first_approval=self.service.first_approval,
         )
 
     # sessions and CSRF
@@ -307,38 +325,47 @@ class Console:
         item = self._item(request)
         verb = request.match_info["action"]
         try:
-            message = self._apply(item, verb, form, self.actor(session))
-        except (InvalidTransition, StoreError, ValueError) as exc:
+            message = await self._apply(item, verb, form, self.actor(session))
+        except ValueError as exc:
             return self._answer(request, form, str(exc), ok=False)
-        if self.on_decision is not None:
-            self.on_decision(item.id)
-        if self.slack is not None:
-            await self.slack.refresh(item.id)
         return self._answer(request, form, message, ok=True)
 
-    def _apply(self, item: Item, verb: str, form: dict[str, str], actor: str) -> str:
-        text = form.get("text", "").strip()
-        action: Action
-        kwargs: dict[str, Any] = {}
-        if verb == "approve":
-            action, kwargs["text"] = "approve", item.draft
-        elif verb == "edit":
-            too_long = limits.length_problem(text, item.mention.platform, render.length_limit(item))
-            if too_long:
-                raise ValueError(too_long)
-            action = "approve" if text == (item.draft or "").strip() else "edit"
-            kwargs["text"] = text
-        elif verb == "reject":
-            action, kwargs["reason"] = "reject", form.get("reason", "").strip() or None
-        elif verb == "snooze":
-            action = "snooze"
-            kwargs["snooze_until"] = render.snooze_until(form.get("until", "1h"), self.tz)
-        elif verb == "posted":
-            action, kwargs["reason"] = "posted_manually", form.get("url", "").strip() or None
-        else:
+    async def _apply(self, item: Item, verb: str, form: dict[str, str], name: str) -> str:
+        """Decide ``verb`` on ``item`` as the console user ``name``; the message to show.
+
+        Raises ValueError with the reason when nothing was recorded.
+        """
+        result = await self.service.decide(self._request(item, verb, form, name))
+        if result.changed:
+            if result.outcome == "accepted" and self.on_decision is not None:
+                self.on_decision(item.id)
+            if self.slack is not None:
+                await self.slack.refresh(item.id)
+        return _message(item.id, verb, result)
+
+    def _request(self, item: Item, verb: str, form: dict[str, str], name: str) -> Request:
+        kind = _VERBS.get(verb)
+        if kind is None:
             raise web.HTTPNotFound(text="unknown action")
-        self.store.decide(item.id, action, actor, channel="web", **kwargs)
-        return _DONE[verb].format(id=item.id)
+        text = reason = until = None
+        if kind == "edit":
+            text = form.get("text", "").strip()
+        elif kind == "reject":
+            reason = form.get("reason", "").strip() or None
+        elif kind == "posted_manually":
+            reason = form.get("url", "").strip() or None
+        elif kind == "snooze":
+            until = render.snooze_until(form.get("until", "1h"), self.tz)
+        return Request(
+            item.id,
+            kind,
+            web_identity(name if name != "web" else ""),
+            "web",
+            actor=name,
+            text=text,
+            reason=reason,
+            snooze_until=until,
+        )
 
     def _answer(
         self, request: web.Request, form: dict[str, str], message: str, *, ok: bool
@@ -357,6 +384,28 @@ _DONE = {
     "snooze": "Snoozed #{id}.",
     "posted": "Marked #{id} as posted.",
 }
+_VERBS: dict[str, Verb] = {
+    "approve": "approve",
+    "edit": "edit",
+    "reject": "reject",
+    "snooze": "snooze",
+    "posted": "posted_manually",
+}
+
+
+def _message(item_id: int, verb: str, result: Result) -> str:
+    """The flash message for ``result``; raises ValueError when nothing was recorded."""
+    if result.outcome == "refused":
+        raise ValueError(result.reason)
+    if result.outcome == "already_decided":
+        who = result.decided_by or "someone"
+        raise ValueError(
+            f"#{item_id} was already {state_word(result.state)} by {who};"
+            " it cannot be decided again."
+        )
+    if result.outcome == "pending":
+        return f"First approval of #{item_id} recorded; it needs a second approver."
+    return _DONE[verb].format(id=item_id)
 
 
 def _asset_version() -> str:
@@ -431,10 +480,12 @@ def setup_console(
     slack: SlackApproval | None = None,
     on_decision: Callable[[int], None] | None = None,
     clock: Callable[[], float] | None = None,
+    service: ApprovalService | None = None,
 ) -> None:
     """Add the console's routes (``/``, ``/login``, ``/items/{id}`` …) to ``app``.
 
     ``on_decision(item_id)`` is called after every decision (e.g. to wake the poster);
+    ``service`` holds the approval rules (see :class:`Console`);
     ``clock`` (monotonic seconds) drives the login throttle. Raises ConfigError when the
     console would be reachable beyond loopback without a token, or the token is blank.
     """
@@ -445,7 +496,13 @@ def setup_console(
             [f"approval.web.token: required because server.host {server_host!r} is not loopback"]
         )
     console = Console(
-        store, cfg, timezone=timezone, slack=slack, on_decision=on_decision, clock=clock
+        store,
+        cfg,
+        timezone=timezone,
+        slack=slack,
+        on_decision=on_decision,
+        clock=clock,
+        service=service,
     )
     app[_CONSOLE_KEY] = console
     app.router.add_get("/", console.index)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from repbot.approval.service import ApprovalService, EditGuard
 from repbot.approval.slack import SlackApproval
 from repbot.approval.web import setup_console
 from repbot.config import Config
@@ -25,13 +26,17 @@ def attach_approval(
     ``slack.wake_event`` is set (and every few seconds as a safety net), calls ``slack.wake()``
     after recording a draft or a post result, and ``await slack.stop()`` on shutdown.
     ``on_decision(item_id)`` runs after every new decision from either surface (e.g. to wake the
-    poster); decisions wake Slack by themselves. Raises ConfigError when the Slack section is
+    poster); decisions wake Slack by themselves. Both surfaces share one
+    :class:`~repbot.approval.service.ApprovalService` (approvers, the two-person rule, the
+    length and guardrail checks on edits). Raises ConfigError when the Slack section is
     incomplete or the console would be public without a token.
     """
     approval = config.approval
+    guard = EditGuard(config.brand, config.responder.guardrails)
+    service = ApprovalService.from_config(approval, store, guard=guard)
     slack = None
     if approval.slack is not None and approval.slack.enabled:
-        slack = SlackApproval(approval.slack, store, brand_tz=approval.timezone)
+        slack = SlackApproval(approval.slack, store, brand_tz=approval.timezone, service=service)
         on_decision = _then_wake(on_decision, slack)
         slack.on_decision = on_decision
         if approval.slack.mode == "http":
@@ -44,6 +49,7 @@ def attach_approval(
         timezone=approval.timezone,
         slack=slack,
         on_decision=on_decision,
+        service=service,
     )
     return slack
 

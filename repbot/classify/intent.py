@@ -5,13 +5,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from repbot.classify.results import SentimentResult
 from repbot.models import Mention
 
 Intent = Literal["complaint", "question", "praise", "spam", "irrelevant", "other"]
+INTENTS: tuple[Intent, ...] = get_args(Intent)
+"""The intent registry: every label the classifier gives, in its order."""
 SKIP_INTENTS: frozenset[str] = frozenset({"spam", "irrelevant"})
+"""Intents that never get a reply (the item is skipped)."""
+REPLY_INTENTS: tuple[str, ...] = tuple(i for i in INTENTS if i not in SKIP_INTENTS)
+"""Intents a reply may be drafted for (``responder.reply_intents`` chooses among them)."""
 
 SPAM_PHRASES = (
     "follow me",

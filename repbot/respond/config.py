@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import difflib
-import typing
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from repbot.classify.intent import SKIP_INTENTS, Intent
+from repbot import platforms
+from repbot.classify.intent import REPLY_INTENTS, SKIP_INTENTS
 from repbot.secrets import Secret
-
-REPLY_INTENTS: tuple[str, ...] = tuple(i for i in typing.get_args(Intent) if i not in SKIP_INTENTS)
-"""Intents that can get a reply: the classifier's intents but ``spam`` and ``irrelevant``."""
 
 LIABILITY_PHRASES: tuple[str, ...] = (
     "it's our fault",
@@ -193,12 +190,8 @@ def _check_intent(intent: str) -> None:
 
 
 def known_platforms() -> tuple[str, ...]:
-    """Every platform repbot knows: the template platforms and the ones with a reply limit."""
-    from repbot.respond.limits import PLATFORM_LIMITS
-    from repbot.respond.personalize import FORUM, REVIEW, SOCIAL
-    from repbot.respond.templates import PLATFORMS
-
-    return tuple(sorted({*PLATFORMS, *PLATFORM_LIMITS, *SOCIAL, *FORUM, *REVIEW}))
+    """Every platform in the registry (:mod:`repbot.platforms`), sorted."""
+    return platforms.names()
 
 
 def check_platform(platform: str) -> str:

@@ -12,11 +12,9 @@ import numpy.typing as npt
 import yaml
 
 from repbot.errors import ConfigError
-from repbot.respond.personalize import TOPICS, detect_topics
+from repbot.respond.personalize import Topic, default_topics, detect_topics
 from repbot.respond.textsim import Embedder, TfIdf
 
-TOPIC_NAMES = frozenset(t.name for t in TOPICS)
-"""The topics a snippet may name: the problem detector's (``personalize.TOPICS``)."""
 TOPIC_BONUS = 0.25
 """Added to a snippet whose topics include the mention's main (most specific) problem topic."""
 SECONDARY_BONUS = 0.1
@@ -65,15 +63,15 @@ class Hit:
     score: float
 
 
-def _snippet(data: dict[str, Any], source: str, body: str = "") -> Snippet:
+def _snippet(data: dict[str, Any], source: str, names: frozenset[str], body: str = "") -> Snippet:
     missing = [k for k in ("id", "title", "reply") if not data.get(k)]
     if missing:
         raise ConfigError([f"{source}: missing {', '.join(missing)}"], source="knowledge")
     topics = data.get("topics", [])
     unknown = [str(t) for t in (topics if isinstance(topics, list) else [topics])]
-    unknown = [t for t in unknown if t not in TOPIC_NAMES]
+    unknown = [t for t in unknown if t not in names]
     if unknown:
-        known = ", ".join(sorted(TOPIC_NAMES))
+        known = ", ".join(sorted(names))
         raise ConfigError([f"{source}: unknown topic {unknown[0]!r} (known: {known})"], "knowledge")
     return Snippet(
         id=str(data["id"]),
@@ -90,7 +88,7 @@ def _snippet(data: dict[str, Any], source: str, body: str = "") -> Snippet:
     )
 
 
-def _parse_markdown(path: Path) -> list[Snippet]:
+def _parse_markdown(path: Path, names: frozenset[str]) -> list[Snippet]:
     text = path.read_text(encoding="utf-8")
     if not text.startswith("---"):
         raise ConfigError([f"{path.name}: front matter (--- ... ---) expected"], "knowledge")
@@ -98,17 +96,22 @@ def _parse_markdown(path: Path) -> list[Snippet]:
     data = yaml.safe_load(head) or {}
     if not isinstance(data, dict):
         raise ConfigError([f"{path.name}: front matter must be a mapping"], "knowledge")
-    return [_snippet(data, path.name, body)]
+    return [_snippet(data, path.name, names, body)]
 
 
-def _parse_yaml(path: Path) -> list[Snippet]:
+def _parse_yaml(path: Path, names: frozenset[str]) -> list[Snippet]:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     items = data if isinstance(data, list) else [data]
-    return [_snippet(item, path.name) for item in items if isinstance(item, dict)]
+    return [_snippet(item, path.name, names) for item in items if isinstance(item, dict)]
 
 
-def load_snippets(folder: Path) -> list[Snippet]:
-    """Every snippet under ``folder`` (``*.md``, ``*.yaml``, ``*.yml``), sorted by id."""
+def load_snippets(folder: Path, topics: tuple[Topic, ...] | None = None) -> list[Snippet]:
+    """Every snippet under ``folder`` (``*.md``, ``*.yaml``, ``*.yml``), sorted by id.
+
+    A snippet's ``topics`` must be among ``topics`` (the prompts folder's ``topics.yaml``;
+    default: the packaged one).
+    """
+    names = frozenset(t.name for t in (topics or default_topics()))
     snippets: list[Snippet] = []
     problems: list[str] = []
     for path in sorted(folder.glob("*")):
@@ -116,7 +119,7 @@ def load_snippets(folder: Path) -> list[Snippet]:
         if parse is None:
             continue
         try:
-            snippets.extend(parse(path))
+            snippets.extend(parse(path, names))
         except ConfigError as exc:
             problems += [f"knowledge/{problem}" for problem in exc.problems]
         except (yaml.YAMLError, ValueError) as exc:
@@ -140,6 +143,7 @@ class KnowledgeBase:
 
     snippets: list[Snippet]
     embedder: Embedder | None = None
+    topics: tuple[Topic, ...] | None = None
     _tfidf: TfIdf | None = field(default=None, init=False, repr=False)
     _matrix: npt.NDArray[np.float32] | None = field(default=None, init=False, repr=False)
     _rows: list[str] = field(default_factory=list, init=False, repr=False)
@@ -152,14 +156,28 @@ class KnowledgeBase:
             self._owner.extend([i] * len(snippet.search_rows))
 
     @classmethod
-    def load(cls, folder: Path, embedder: Embedder | None = None) -> KnowledgeBase:
-        """Load ``folder`` (missing folder: an empty knowledge base)."""
-        return cls(load_snippets(folder) if folder.is_dir() else [], embedder)
+    def load(
+        cls, folder: Path, embedder: Embedder | None = None, topics: tuple[Topic, ...] | None = None
+    ) -> KnowledgeBase:
+        """Load ``folder`` (missing folder: an empty knowledge base) against ``topics``."""
+        return cls(load_snippets(folder, topics) if folder.is_dir() else [], embedder, topics)
 
     @property
     def semantic(self) -> bool:
         """Whether retrieval uses sentence embeddings (else lexical TF-IDF)."""
         return self.embedder is not None
+
+    def warm(self) -> None:
+        """Embed (or index) the snippets' rows now rather than on the first draft."""
+        if self.embedder is not None:
+            self._embedded_rows()
+
+    def _embedded_rows(self) -> npt.NDArray[np.float32]:
+        assert self.embedder is not None
+        with self._lock:
+            if self._matrix is None:
+                self._matrix = self.embedder.embed(self._rows)
+            return self._matrix
 
     def _row_scores(self, query: str, vector: npt.NDArray[np.float32] | None) -> list[float]:
         if self.embedder is None:
@@ -167,11 +185,9 @@ class KnowledgeBase:
                 if self._tfidf is None:
                     self._tfidf = TfIdf(self._rows)
             return self._tfidf.scores(query)
-        with self._lock:
-            if self._matrix is None:
-                self._matrix = self.embedder.embed(self._rows)
+        matrix = self._embedded_rows()
         q = self.embedder.embed([query])[0] if vector is None else vector
-        return [float(x) for x in self._matrix @ q]
+        return [float(x) for x in matrix @ q]
 
     def scores(self, query: str, vector: npt.NDArray[np.float32] | None = None) -> list[float]:
         """Each snippet's similarity with ``query`` (best over its rows), in snippet order.
@@ -201,7 +217,7 @@ class KnowledgeBase:
         """
         if not self.snippets or k <= 0:
             return []
-        topics = detect_topics(query)
+        topics = detect_topics(query, self.topics)
         hits = []
         for snippet, score in zip(self.snippets, self.scores(query, vector), strict=True):
             bonus = _bonus(topics, snippet.topics)

@@ -24,7 +24,8 @@ Where each limit comes from (``unit``: how the platform counts):
 edit modal all judge length with :func:`measure` (the approval side via
 :func:`length_problem`), so what one accepts the others accept too.
 
-``ResponderConfig.limits`` may lower any of these (never raise them).
+The figures live in the platform registry (:mod:`repbot.platforms`, each connector's
+``platforms``); ``ResponderConfig.limits`` may lower any of these (never raise them).
 """
 
 from __future__ import annotations
@@ -32,38 +33,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
 
 import regex
 import tld
 
-Unit = Literal["chars", "weighted", "utf8", "graphemes"]
+from repbot import platforms
+from repbot.platforms import DEFAULT_LIMIT as DEFAULT_LIMIT
+from repbot.platforms import Limit as Limit
+from repbot.platforms import Unit as Unit
+
 ELLIPSIS = "…"
-
-
-@dataclass(frozen=True)
-class Limit:
-    """A platform's maximum reply length and how the platform counts it."""
-
-    chars: int
-    unit: Unit = "chars"
-    url_length: int | None = None
-
-
-PLATFORM_LIMITS: dict[str, Limit] = {
-    "x": Limit(280, "weighted", url_length=23),
-    "mastodon": Limit(500, url_length=23),
-    "bluesky": Limit(300, "graphemes"),
-    "reddit": Limit(10_000),
-    "hackernews": Limit(2_000),
-    "google_business": Limit(4_096, "utf8"),
-    "trustpilot": Limit(2_000),
-    "yelp": Limit(5_000),
-    "app_store": Limit(5_970),
-    "google_play": Limit(350),
-}
-DEFAULT_LIMIT = Limit(1_000)
 INPUT_MAX = 10_000
 """The longest edit the console and Slack accept before counting (Reddit's whole limit)."""
 
@@ -89,8 +68,8 @@ _SENTENCE = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
 def limit_for(platform: str, overrides: dict[str, int] | None = None) -> Limit:
-    """The limit for ``platform``, lowered by ``overrides`` where configured."""
-    base = PLATFORM_LIMITS.get(platform, DEFAULT_LIMIT)
+    """The registered limit for ``platform``, lowered by ``overrides`` where configured."""
+    base = platforms.platform(platform).limit
     wanted = (overrides or {}).get(platform)
     if wanted is None or wanted >= base.chars:
         return base
@@ -165,7 +144,7 @@ def input_max(platform: str, chars: int) -> int:
     emoji counts less than it is long (X, Mastodon, Bluesky) a text within the limit can be
     much longer, so the box takes up to ``INPUT_MAX`` and :func:`length_problem` decides.
     """
-    base = PLATFORM_LIMITS.get(platform, DEFAULT_LIMIT)
+    base = platforms.platform(platform).limit
     shrinks = base.unit in ("weighted", "graphemes") or base.url_length is not None
     return max(chars, INPUT_MAX) if shrinks else chars
 
@@ -176,7 +155,7 @@ def length_problem(text: str, platform: str, chars: int) -> str | None:
     ``chars`` is the draft's limit (config may have lowered the platform's); the count is the
     platform's own (see the module docstring), the one drafts were fitted with.
     """
-    base = PLATFORM_LIMITS.get(platform, DEFAULT_LIMIT)
+    base = platforms.platform(platform).limit
     limit = Limit(chars, base.unit, base.url_length)
     length = measure(text, limit)
     if length <= chars:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
 
 from repbot import platforms
+from repbot.errors import ConfigError
 from repbot.models import Author, Mention
-
-SOCIAL = frozenset({"x", "mastodon", "bluesky"})
-FORUM = frozenset({"reddit", "hackernews"})
-REVIEW = frozenset({"google_business", "trustpilot", "yelp", "app_store", "google_play"})
 
 _NAME = re.compile(r"^[A-Z][a-zA-Z'-]{1,19}$")
 _NOT_NAMES = frozenset({"The", "Official", "Team", "Support", "Mr", "Mrs", "Ms", "Dr", "Anonymous"})
@@ -82,154 +83,83 @@ class Topic:
         return bool(head) and (not self.nouns or head.lower() in self.nouns)
 
 
-def _topic(
-    name: str,
-    pattern: str,
-    phrase: str,
-    fallback: str = "",
-    nouns: str = "",
-    security: bool = False,
-) -> Topic:
-    regex = re.compile(pattern, re.I)
-    return Topic(name, regex, phrase, fallback, frozenset(nouns.split()), security)
+_TOPIC_KEYS = frozenset({"name", "pattern", "phrase", "fallback", "nouns", "security"})
+_FIELDS = frozenset({"obj", "head", "match", "subj", "when"})
+TOPICS_FILE = "topics.yaml"
 
 
-TOPICS: tuple[Topic, ...] = (
-    _topic(
-        "fraud",
-        r"\b(hacked|compromised|unauthori[sz]ed|(?:didn'?t|did not|never) authori[sz]e|fraud\w*|"
-        r"stolen|(?:someone|somebody) (?:moved|took|used|spent|withdrew))\b",
-        "what's happened to {obj}",
-        "what's happened to your account",
-        "account accounts card cards",
-        security=True,
-    ),
-    _topic(
-        "scam",
-        r"\b(scam\w*|phishing|smishing|pretending to be|claiming to be|"
-        r"fake (?:text|e-?mail|call))\b",
-        "the suspicious {head}",
-        "the suspicious message",
-        "text texts message messages email emails call",
-        security=True,
-    ),
-    _topic(
-        "security_report",
-        r"\b(security (?:lapse|issue|flaw|hole|risk|bug|problem)|vulnerab\w*|plain ?text|"
-        r"data (?:leak|breach))\b",
-        "the security issue in {obj}",
-        "the security issue you've raised",
-        "email emails app website site statement statements message messages",
-    ),
-    _topic(
-        "double_charge",
-        r"\b(charged (?:me |us )?twice|twice for|double[- ]?charg\w*|duplicate (?:charge|payment|"
-        r"transaction)s?)\b",
-        "the double charge on {obj}",
-        "the double charge",
-        "transfer payment card account bill purchase",
-    ),
-    _topic(
-        "declined",
-        r"\b(declin\w*|card (?:was |got |keeps getting )?(?:rejected|refused))\b",
-        "{obj} being declined",
-        "your card being declined",
-        "card cards payment payments transaction",
-    ),
-    _topic(
-        "frozen",
-        r"(\bfro(?:ze|zen) (?:my|our|the) account|\baccount (?:is |was |has been |got )?"
-        r"(?:frozen|blocked|restricted|suspended|locked)\b|\bunder review\b)",
-        "the freeze on {obj}",
-        "the freeze on your account",
-        "account accounts",
-    ),
-    _topic(
-        "cancel",
-        r"\b(cancel\w*|unsubscrib\w*|close (?:my|the) account)\b",
-        "the trouble cancelling {obj}",
-        "the trouble cancelling your plan",
-        "plan subscription membership account card",
-    ),
-    _topic(
-        "late_payment",
-        r"\b((?:salary|wages|payroll|pay|payment|transfer|deposit)\b[^.?!]{0,40}\b(?:late|delayed|"
-        r"(?:isn'?t|is not|not) (?:in|here)\b|"
-        r"(?:hasn'?t|haven'?t|has not|have not|not|never|still not) (?:arrived|come|landed))|"
-        r"late (?:salary|wages|payment))\b",
-        "{obj} arriving late",
-        "your payment arriving late",
-        "salary wages payroll payment transfer deposit",
-    ),
-    _topic(
-        "refund",
-        r"\b(refund\w*|money back|reimburs\w*)\b",
-        "the wait for {obj}",
-        "the wait for your refund",
-        "refund",
-    ),
-    _topic(
-        "biometric",
-        r"\b(face ?id|touch ?id|fingerprint(?: login)?|biometric(?:s| login)?)\b",
-        "the trouble with {match}",
-    ),
-    _topic(
-        "crash",
-        r"\b(crash\w*|keeps closing|force clos\w*|black screen|won'?t (?:open|launch))\b",
-        "{obj} crashing",
-        "the app crashing",
-        "app",
-    ),
-    _topic(
-        "app_error",
-        r"(something went wrong|\berror\b|keeps failing)",
-        "the error {when}",
-        "the error you're seeing",
-    ),
-    _topic(
-        "outage",
-        r"\b(outage|is down|are down|went down|not loading|won'?t load|offline|"
-        r"(?P<subj>card payments|payments|transfers|online banking|the app) (?:have |has |are |"
-        r"keep )?(?:been )?failing)\b",
-        "{subj} failing",
-        "the disruption",
-    ),
-    _topic(
-        "cash_machine",
-        r"\b(cash ?machines?|atms?|cashpoints?)\b",
-        "{obj} being out of order",
-        "the cash machine being out of order",
-        "machine atm cashpoint",
-    ),
-    _topic(
-        "branch",
-        r"\b(branch|queue|queued|waited \d+ minutes|cashier)\b",
-        "your visit to {obj}",
-        "your branch visit",
-        "branch",
-    ),
-    _topic("limits", r"\b(limits?)\b", "{obj}", "your transfer limit", "limit limits"),
-    _topic("pin", r"\b(PIN|pin number)\b", "the trouble with your PIN"),
-    _topic(
-        "accessibility",
-        r"\b(accessib\w*|screen ?reader|voice ?over|talkback|visually impaired|blind|dyslexi\w*)\b",
-        "accessibility in {obj}",
-        "accessibility in the app",
-        "app website site",
-    ),
-    _topic(
-        "login",
-        r"\b(log ?in|sign ?in|locked out|password|passcode|2fa|verification code|can'?t access)\b",
-        "the trouble logging in",
-    ),
-    _topic(
-        "service",
-        r"\b(customer service|on hold|no one|nobody|no reply|no response|ignored|rude|chat ?bot)\b",
-        "the wait for a proper answer",
-    ),
-    _topic("press", r"\b(journalist|reporter|press enquiry|for comment|can you comment)\b", ""),
-)
-SECURITY_TOPICS = frozenset(t.name for t in TOPICS if t.security)
+def load_topics(root: Path) -> tuple[Topic, ...]:
+    """The problem topics of the prompts folder ``root`` (``root/topics.yaml``).
+
+    A folder without the file uses the packaged ``prompts/topics.yaml``. Every problem is
+    reported with its key path (``topics.yaml: topics[3].pattern: ...``) in one ConfigError.
+    """
+    path = root / TOPICS_FILE
+    if not path.is_file():
+        return default_topics()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{TOPICS_FILE}: not readable YAML: {exc}"], "topics") from None
+    entries = data.get("topics") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise ConfigError([f"{TOPICS_FILE}: topics: a list of topics expected"], "topics")
+    topics, problems = [], []
+    for i, entry in enumerate(entries):
+        try:
+            topics.append(_topic(entry))
+        except ValueError as exc:
+            problems.append(f"{TOPICS_FILE}: topics[{i}]{exc}")
+    names = [str(e.get("name")) for e in entries if isinstance(e, dict) and "name" in e]
+    problems += [
+        f"{TOPICS_FILE}: duplicate topic {n!r}" for n in sorted(set(names)) if names.count(n) > 1
+    ]
+    if problems:
+        raise ConfigError(problems, "topics")
+    return tuple(topics)
+
+
+def _topic(entry: object) -> Topic:
+    """One topic from its YAML mapping; ValueError ``.key: why`` for a bad one."""
+    if not isinstance(entry, dict):
+        raise ValueError(": a mapping with name, pattern and phrase expected")
+    unknown = sorted(str(k) for k in entry if k not in _TOPIC_KEYS)
+    if unknown:
+        raise ValueError(f".{unknown[0]}: unknown key (known: {', '.join(sorted(_TOPIC_KEYS))})")
+    for key in ("name", "pattern", "phrase", "fallback"):
+        if not isinstance(entry.get(key, ""), str) or (key != "fallback" and key not in entry):
+            raise ValueError(f".{key}: a string is required")
+    try:
+        pattern = re.compile(entry["pattern"], re.I)
+    except re.error as exc:
+        raise ValueError(f".pattern: not a valid regex: {exc}") from None
+    for key in ("phrase", "fallback"):
+        unknown = sorted(set(re.findall(r"\{(\w*)\}", entry.get(key, ""))) - _FIELDS)
+        if unknown:
+            raise ValueError(
+                f".{key}: unknown field {{{unknown[0]}}} (known: obj, head, match, subj, when)"
+            )
+    nouns = entry.get("nouns", [])
+    if not isinstance(nouns, list) or not all(isinstance(n, str) for n in nouns):
+        raise ValueError(".nouns: a list of words expected")
+    if not isinstance(entry.get("security", False), bool):
+        raise ValueError(".security: true or false expected")
+    return Topic(
+        name=entry["name"],
+        pattern=pattern,
+        phrase=entry["phrase"],
+        fallback=entry.get("fallback", ""),
+        nouns=frozenset(n.lower() for n in nouns),
+        security=entry.get("security", False),
+    )
+
+
+@functools.cache
+def default_topics() -> tuple[Topic, ...]:
+    """The packaged ``prompts/topics.yaml`` (the demo bank's vocabulary)."""
+    import repbot.prompts
+
+    return load_topics(Path(repbot.prompts.__file__).parent)
 
 
 @dataclass(frozen=True)
@@ -246,11 +176,8 @@ class Problem:
     order_number: str | None = None
     key_phrases: tuple[str, ...] = field(default_factory=tuple)
     topics: tuple[str, ...] = ()
-
-    @property
-    def security(self) -> bool:
-        """Whether the mention reports fraud, a hacked account or a scam (urgent, safety first)."""
-        return bool(SECURITY_TOPICS & set(self.topics))
+    security: bool = False
+    """Whether the mention reports fraud, a hacked account or a scam (urgent, safety first)."""
 
 
 @dataclass(frozen=True)
@@ -282,11 +209,11 @@ def address(mention: Mention) -> Address:
     Hacker News by handle; reviews and everything else by first name when there is one.
     A handle that is not valid on its platform (:mod:`repbot.platforms`) is never used.
     """
-    platform = mention.platform
-    named = platforms.mention_of(platform, mention.author.handle)
+    named = platforms.mention_of(mention.platform, mention.author.handle)
     first = first_name(mention.author)
-    prefix = f"{named} " if platform in SOCIAL and named else ""
-    name = named if named and platform in FORUM else first or ""
+    family = platforms.family(mention.platform)
+    prefix = f"{named} " if family == "social" and named else ""
+    name = named if named and family == "forum" else first or ""
     greeting = f"Hi {name}," if name else "Hi there,"
     return Address(prefix=prefix, name=name, greeting=greeting)
 
@@ -401,21 +328,18 @@ def _location(
     return [], end
 
 
-def find_object(text: str, brand: str = "") -> str | None:
-    """The first thing the author names, seen from our side ("my card" -> "your card")."""
-    phrases = noun_phrases(text, brand)
-    return phrases[0].text if phrases else None
-
-
 def order_number(text: str) -> str | None:
     """A reference number the author quoted (``#4411``, ``order 4411``)."""
     match = _ORDER_NO.search(text)
     return match.group(1) if match else None
 
 
-def detect_topics(text: str) -> list[str]:
-    """Names of every problem topic the text mentions, most specific first."""
-    return [t.name for t in TOPICS if t.pattern.search(text)]
+def detect_topics(text: str, topics: tuple[Topic, ...] | None = None) -> list[str]:
+    """Names of every problem topic the text mentions, most specific first.
+
+    ``topics`` are the prompts folder's (:func:`load_topics`); default: the packaged ones.
+    """
+    return [t.name for t in (topics or default_topics()) if t.pattern.search(text)]
 
 
 _WHEN = re.compile(
@@ -472,26 +396,28 @@ def _phrase(topic: Topic, text: str, phrases: list[Phrase]) -> tuple[str, str]:
     return phrase, quoted.text if quoted else ""
 
 
-def problem(mention: Mention, brand: str = "") -> Problem:
+def problem(mention: Mention, brand: str = "", topics: tuple[Topic, ...] | None = None) -> Problem:
     """The specific problem the mention names, phrased for a reply.
 
-    The first (most specific) topic with a phrase decides the wording; the customer's own noun
-    phrase is quoted when it fits that topic, else a neutral default is used.
+    The first (most specific) of ``topics`` (default: the packaged ones) with a phrase decides
+    the wording; the customer's own noun phrase is quoted when it fits that topic, else a
+    neutral default is used.
     """
     text = " ".join(part for part in (mention.title, mention.text) if part)
-    topics = [t for t in TOPICS if t.pattern.search(text)]
+    found = [t for t in (topics or default_topics()) if t.pattern.search(text)]
     phrases = [p for p in noun_phrases(text, brand) if len(p.text.split()) <= MAX_PHRASE_WORDS]
     number = order_number(text)
-    names = tuple(t.name for t in topics)
-    for topic in topics:
+    names = tuple(t.name for t in found)
+    security = any(t.security for t in found)
+    for topic in found:
         if not topic.phrase:
             continue
         phrase, quoted = _phrase(topic, text, phrases)
         obj = quoted or (phrases[0].text if phrases else "")
-        keys = tuple(dict.fromkeys([obj, *(n.replace("_", " ") for n in names)]))
-        return Problem(phrase, topic.name, obj, number, tuple(k for k in keys if k), names)
+        keys = tuple(k for k in dict.fromkeys([obj, *(n.replace("_", " ") for n in names)]) if k)
+        return Problem(phrase, topic.name, obj, number, keys, names, security)
     obj = phrases[0].text if phrases else ""
-    return Problem("", None, obj, number, (obj,) if obj else (), names)
+    return Problem("", None, obj, number, (obj,) if obj else (), names, security)
 
 
 _PRAISE_ADJ = (

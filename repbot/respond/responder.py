@@ -25,10 +25,9 @@ from repbot.respond.history import ExampleHistory, HistorySource
 from repbot.respond.knowledge import Hit, KnowledgeBase
 from repbot.respond.language import language_name, language_of
 from repbot.respond.llm import ChatClient, LLMError, OpenAIChatClient
-from repbot.respond.personalize import SOCIAL, Problem, address, praised, problem, stars
+from repbot.respond.personalize import Problem, address, load_topics, praised, problem, stars
 from repbot.respond.templates import (
     KINDS,
-    PLATFORMS,
     Phrasing,
     TemplateSet,
     describe,
@@ -85,8 +84,10 @@ class Responder:
         self.embedder = embedder
         self.root = cfg.prompts_dir or packaged_prompts()
         self.templates = TemplateSet(self.root)
-        self.knowledge = KnowledgeBase.load(self.root / "knowledge", embedder)
+        self.topics = load_topics(self.root)
+        self.knowledge = KnowledgeBase.load(self.root / "knowledge", embedder, self.topics)
         self.history = ExampleHistory(embedder)
+        self._vectors: dict[str, Any] = {}
         self._owns_llm = llm is None and cfg.mode == "llm"
         self.llm: ChatClient | None = OpenAIChatClient(cfg.llm) if self._owns_llm else llm
 
@@ -115,7 +116,7 @@ class Responder:
         """A draft for ``ctx`` that fits its platform and passes the guardrails."""
         ctx = self.with_language(ctx)
         query = _query(ctx.mention)
-        if self.embedder is None:
+        if self.embedder is None or query in self._vectors:
             hits, ranked = self._retrieve(ctx, query)
         else:
             hits, ranked = await asyncio.to_thread(self._retrieve, ctx, query)
@@ -137,7 +138,7 @@ class Responder:
             return ctx.intent
         if self.foreign(ctx):
             return "language"
-        found = found or problem(_defused(ctx.mention), self.brand.name)
+        found = found or problem(_defused(ctx.mention), self.brand.name, self.topics)
         if found.security and ctx.intent in SECURITY_INTENTS:
             return "security"
         return ctx.intent
@@ -154,13 +155,34 @@ class Responder:
             log.warning("approved replies not loaded: %s", redact(f"{type(exc).__name__}: {exc}"))
             return 0
 
+    async def warm(self) -> None:
+        """Embed the knowledge snippets now (in a worker thread), not on the first draft."""
+        await asyncio.to_thread(self.knowledge.warm)
+
+    async def prepare(self, mentions: Sequence[Mention]) -> None:
+        """Embed the retrieval queries of a batch of mentions in one encoder call.
+
+        One forward pass over the batch costs a fraction of one pass per draft; the next
+        :meth:`draft` of each of these mentions then needs no encoder call. Only the last
+        batch is kept, so memory does not grow.
+        """
+        self._vectors = {}
+        if self.embedder is None or not mentions:
+            return
+        queries = list(dict.fromkeys(_query(m) for m in mentions))
+        embedder = self.embedder
+        vectors = await asyncio.to_thread(embedder.embed, queries)
+        self._vectors = dict(zip(queries, vectors, strict=True))
+
     def _retrieve(self, ctx: DraftContext, query: str) -> tuple[list[Hit], list[RankedExample]]:
         """Knowledge hits and ranked approved replies; the query is embedded at most once."""
         wants_knowledge = ctx.intent != "praise" and not self.foreign(ctx)
         needed = (wants_knowledge and bool(self.knowledge.snippets)) or (
             len(self.history) > 0 and not ctx.examples
         )
-        vector = self.embedder.embed([query])[0] if self.embedder and needed else None
+        vector = self._vectors.get(query)
+        if vector is None and self.embedder and needed:
+            vector = self.embedder.embed([query])[0]
         hits: list[Hit] = []
         if wants_knowledge:
             floor = (
@@ -192,7 +214,7 @@ class Responder:
         """The variables every template sees (documented in prompts/README.md)."""
         mention = ctx.mention
         who = address(mention)
-        found = problem(_defused(mention), self.brand.name)
+        found = problem(_defused(mention), self.brand.name, self.topics)
         thing, person = praised(_defused(mention), self.brand.name)
         if not personal:
             found = replace(found, phrase="", object="", key_phrases=())
@@ -261,7 +283,7 @@ class Responder:
     # -- template mode -------------------------------------------------------------------
 
     def _compose(self, mention: Mention, body: str) -> str:
-        social = mention.platform in SOCIAL
+        social = platforms.family(mention.platform) == "social"
         return limits.fit(
             body,
             self.limit(mention.platform),
@@ -472,7 +494,7 @@ def template_problems(cfg: ResponderConfig, brand: BrandConfig) -> list[str]:
     if problems:
         return problems
     problems += _snippet_problems(responder)
-    for platform in PLATFORMS:
+    for platform in platforms.names():
         for mention in sample_mentions(platform):
             for kind in KINDS:
                 problems += _render_problems(responder, _sample_context(mention, kind))

@@ -22,7 +22,6 @@ from repbot.brand import BrandConfig
 from repbot.models import Mention
 from repbot.respond.config import ResponderConfig
 from repbot.respond.draft import DraftContext
-from repbot.respond.responder import Responder
 from repbot.respond.textsim import Embedder
 
 REPO = Path(__file__).resolve().parents[2]
@@ -138,12 +137,9 @@ def _fallback(mention: Mention, source: str) -> Labelled:
 
 
 def _embedder() -> Embedder | None:
-    try:
-        from repbot.classify import SentenceEmbedder
+    from repbot.app import load_embedder
 
-        return SentenceEmbedder.default()
-    except Exception:  # noqa: BLE001 - no encoder: lexical retrieval
-        return None
+    return load_embedder("embedded")  # the daemon's encoder; None (logged): lexical retrieval
 
 
 def _quote(text: str) -> str:
@@ -154,7 +150,9 @@ async def render(labels: str = "auto") -> str:
     """The Markdown page (``labels``: ``auto`` tries the classifier, ``fallback`` does not)."""
     brand = demo_brand()
     embedder = _embedder()
-    responder = Responder(ResponderConfig(), brand, embedder=embedder)
+    from repbot.app import build_responder
+
+    responder = build_responder(ResponderConfig(), brand, embedder)
     mentions = demo_mentions()
     items = (
         label(mentions, brand)

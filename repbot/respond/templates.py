@@ -1,8 +1,10 @@
 """Reply templates: a strict Jinja2 environment, the fallback chain and phrasing blocks.
 
 A reply template is ``replies/[scope/]{intent}.j2``; scope is a platform (``x``) or a family
-(``social``, ``forum``, ``review``). Each top-level ``{% block %}`` whose name does not start
-with ``_`` is one phrasing; a template without blocks is a single phrasing called ``main``.
+(``social``, ``forum``, ``review``), both from the registry in :mod:`repbot.platforms`; the
+intents are :data:`repbot.classify.intent.INTENTS`. Each top-level ``{% block %}`` whose name
+does not start with ``_`` is one phrasing; a template without blocks is a single phrasing
+called ``main``.
 """
 
 from __future__ import annotations
@@ -24,43 +26,18 @@ from jinja2 import (
     TemplateSyntaxError,
 )
 
+from repbot import platforms
+from repbot.classify.intent import INTENTS as INTENTS
 from repbot.errors import ConfigError
-from repbot.respond.personalize import FORUM, REVIEW, SOCIAL
+from repbot.platforms import FAMILIES as FAMILIES
+from repbot.platforms import family as family
 
-PLATFORMS: tuple[str, ...] = (
-    "x",
-    "reddit",
-    "google_business",
-    "trustpilot",
-    "yelp",
-    "app_store",
-    "google_play",
-    "hackernews",
-    "rss",
-    "mastodon",
-    "webhook",
-    "demo",
-    "file",
-)
-INTENTS: tuple[str, ...] = ("complaint", "question", "praise", "spam", "irrelevant", "other")
 KINDS: tuple[str, ...] = (*INTENTS, "security", "language")
 """Template families: the intents, plus ``security`` (fraud, hacked accounts, scams: urgent and
 safety first) and ``language`` (a mention in a language other than English)."""
-FAMILIES: tuple[str, ...] = ("social", "forum", "review", "other")
 DEFAULT = "replies/default.j2"
 _BLANKS = re.compile(r"\n{3,}")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
-
-
-def family(platform: str) -> str:
-    """The family whose templates a platform falls back to."""
-    if platform in SOCIAL:
-        return "social"
-    if platform in FORUM:
-        return "forum"
-    if platform in REVIEW:
-        return "review"
-    return "other"
 
 
 def packaged_prompts() -> Path:
@@ -214,7 +191,7 @@ def _layout_problem(rel: str) -> list[str]:
         return [f"{rel}: unknown intent {intent!r} (known: {', '.join(KINDS)}, default)"]
     if len(parts) == 3:
         scope = parts[1]
-        if scope not in PLATFORMS and scope not in FAMILIES and scope not in SOCIAL:
+        if not platforms.is_known(scope) and scope not in FAMILIES:
             return [f"{rel}: unknown platform or family {scope!r}"]
         if intent not in KINDS:
             return [f"{rel}: unknown intent {intent!r}"]

@@ -7,7 +7,7 @@ PostgreSQL store with ``FOR UPDATE SKIP LOCKED`` claims can be added without tou
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -180,9 +180,19 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def set_classified(
-        self, mention_id: int, analysis: dict[str, Any], skip_reason: str | None = None
+        self,
+        mention_id: int,
+        analysis: dict[str, Any],
+        skip_reason: str | None = None,
+        *,
+        expected: Collection[State] | None = None,
     ) -> None:
-        """new → classified (→ skipped when ``skip_reason``), storing the analysis."""
+        """→ classified (→ skipped when ``skip_reason``), storing the analysis.
+
+        Every state-changing method is one transaction and a compare-and-set: it raises
+        InvalidTransition unless the item is in ``expected``, which :mod:`repbot.workflow`
+        chooses (``None``: any state the workflow lets enter the target).
+        """
 
     @abc.abstractmethod
     def update_urgency(self, mention_id: int, urgency: float, explanation: list[Any]) -> None:
@@ -193,22 +203,39 @@ class Store(abc.ABC):
         """Leave an item in its state but out of the workers' way until ``until``."""
 
     @abc.abstractmethod
-    def skip(self, mention_id: int, reason: str) -> None:
+    def skip(
+        self, mention_id: int, reason: str, *, expected: Collection[State] | None = None
+    ) -> None:
         """Move to skipped (spam, irrelevant, no reply needed) with the reason."""
 
     @abc.abstractmethod
-    def set_draft(self, mention_id: int, text: str, meta: dict[str, Any]) -> None:
-        """classified → drafted, then drafted → awaiting_approval (two transitions)."""
+    def set_draft(
+        self,
+        mention_id: int,
+        text: str,
+        meta: dict[str, Any],
+        *,
+        expected: Collection[State] | None = None,
+    ) -> None:
+        """→ drafted, then drafted → awaiting_approval (two audited moves, one transaction)."""
 
     @abc.abstractmethod
     def record_failure(
-        self, mention_id: int, error: str, max_attempts: int, retry_at: datetime
+        self,
+        mention_id: int,
+        error: str,
+        *,
+        attempts: int,
+        retry_at: datetime | None,
+        to: State,
+        expected: Collection[State],
     ) -> None:
-        """Count a failed attempt; after ``max_attempts`` the item moves to failed."""
+        """Store a failed attempt: the count, the error and the retry time, moving to ``to``
+        (the current state for a retry, failed otherwise)."""
 
     @abc.abstractmethod
-    def requeue(self, mention_id: int, state: State) -> None:
-        """Move a failed or skipped item back into the pipeline."""
+    def requeue(self, mention_id: int, state: State, *, expected: Collection[State]) -> None:
+        """Move an item back into the pipeline at ``state`` with a fresh attempt count."""
 
     # approval
     @abc.abstractmethod
@@ -218,16 +245,22 @@ class Store(abc.ABC):
         action: Action,
         actor: str,
         *,
+        to: State,
+        expected: Collection[State],
         text: str | None = None,
         reason: str | None = None,
         snooze_until: datetime | None = None,
+        posted_url: str | None = None,
         dedupe_key: str | None = None,
         channel: str = "web",
     ) -> Decision:
-        """Record a human decision and move the item; repeated ``dedupe_key`` → duplicate."""
+        """Store a human decision and move the item to ``to``; a repeated ``dedupe_key``
+        returns the first decision marked duplicate. Use :func:`repbot.workflow.decide`."""
 
     @abc.abstractmethod
-    def wake_snoozed(self, now: datetime) -> list[int]:
+    def wake_snoozed(
+        self, now: datetime, *, expected: Collection[State] | None = None
+    ) -> list[int]:
         """Snoozed items whose time has come go back to awaiting_approval."""
 
     @abc.abstractmethod
@@ -240,16 +273,34 @@ class Store(abc.ABC):
 
     # posting
     @abc.abstractmethod
-    def begin_post(self, mention_id: int) -> PostIntent:
+    def begin_post(
+        self, mention_id: int, *, expected: Collection[State] | None = None
+    ) -> PostIntent:
         """approved → posting; write the idempotency key before the platform is called."""
 
     @abc.abstractmethod
-    def complete_post(self, mention_id: int, external_id: str, url: str | None) -> None:
+    def complete_post(
+        self,
+        mention_id: int,
+        external_id: str,
+        url: str | None,
+        *,
+        expected: Collection[State] | None = None,
+    ) -> None:
         """posting → posted with the platform's reply id and link."""
 
     @abc.abstractmethod
-    def post_failed(self, mention_id: int, error: str, retry_at: datetime | None) -> None:
-        """posting → approved (retry at ``retry_at``) or → failed when ``retry_at`` is None."""
+    def post_failed(
+        self,
+        mention_id: int,
+        error: str,
+        retry_at: datetime | None,
+        *,
+        attempts: int,
+        to: State,
+        expected: Collection[State],
+    ) -> None:
+        """Store a failed post: posting → ``to`` (approved, due at ``retry_at``, or failed)."""
 
     @abc.abstractmethod
     def in_flight_posts(self) -> list[PostIntent]:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from repbot.errors import InvalidTransition, StoreError
-from repbot.models import TRANSITIONS, Mention, State, utcnow
+from repbot import workflow
+from repbot.errors import StoreError
+from repbot.models import Mention, State, utcnow
 from repbot.secrets import redact
 from repbot.store.base import (
     Action,
@@ -30,13 +31,6 @@ from repbot.store.base import (
 )
 from repbot.store.migrations import KPI_STAGES, MIGRATIONS, NEW_ORDER
 
-_DECISION_STATES = {
-    "approve": State.APPROVED,
-    "edit": State.APPROVED,
-    "reject": State.REJECTED,
-    "snooze": State.SNOOZED,
-    "posted_manually": State.POSTED,
-}
 _ITEM_SQL = """
     SELECT m.*, d.text AS draft_text, d.meta_json AS draft_meta, r.raw_json
     FROM mentions m LEFT JOIN drafts d ON d.id = m.draft_id
@@ -294,13 +288,19 @@ class SqliteStore(Store):
         return _item(row) if row else None
 
     def set_classified(
-        self, mention_id: int, analysis: dict[str, Any], skip_reason: str | None = None
+        self,
+        mention_id: int,
+        analysis: dict[str, Any],
+        skip_reason: str | None = None,
+        *,
+        expected: Collection[State] | None = None,
     ) -> None:
         with self._tx() as conn:
             self._move(
                 conn,
                 mention_id,
                 State.CLASSIFIED,
+                expected,
                 "classified",
                 "pipeline",
                 sentiment=analysis.get("label"),
@@ -314,7 +314,13 @@ class SqliteStore(Store):
             )
             if skip_reason:
                 self._move(
-                    conn, mention_id, State.SKIPPED, "skipped", "pipeline", skip_reason=skip_reason
+                    conn,
+                    mention_id,
+                    State.SKIPPED,
+                    {State.CLASSIFIED},
+                    "skipped",
+                    "pipeline",
+                    skip_reason=skip_reason,
                 )
 
     def update_urgency(self, mention_id: int, urgency: float, explanation: list[Any]) -> None:
@@ -335,11 +341,22 @@ class SqliteStore(Store):
             )
             self._audit(conn, mention_id, "held", "poster", reason=reason, until=_ts(until))
 
-    def skip(self, mention_id: int, reason: str) -> None:
+    def skip(
+        self, mention_id: int, reason: str, *, expected: Collection[State] | None = None
+    ) -> None:
         with self._tx() as conn:
-            self._move(conn, mention_id, State.SKIPPED, "skipped", "pipeline", skip_reason=reason)
+            self._move(
+                conn, mention_id, State.SKIPPED, expected, "skipped", "pipeline", skip_reason=reason
+            )
 
-    def set_draft(self, mention_id: int, text: str, meta: dict[str, Any]) -> None:
+    def set_draft(
+        self,
+        mention_id: int,
+        text: str,
+        meta: dict[str, Any],
+        *,
+        expected: Collection[State] | None = None,
+    ) -> None:
         now = _ts(utcnow())
         with self._tx() as conn:
             cur = conn.execute(
@@ -350,6 +367,7 @@ class SqliteStore(Store):
                 conn,
                 mention_id,
                 State.DRAFTED,
+                expected,
                 "drafted",
                 "pipeline",
                 draft_id=cur.lastrowid,
@@ -358,40 +376,43 @@ class SqliteStore(Store):
                 last_error=None,
                 next_attempt_at=None,
             )
-            self._move(conn, mention_id, State.AWAITING_APPROVAL, "awaiting_approval", "pipeline")
+            self._move(
+                conn,
+                mention_id,
+                State.AWAITING_APPROVAL,
+                {State.DRAFTED},
+                "awaiting_approval",
+                "pipeline",
+            )
 
     def record_failure(
-        self, mention_id: int, error: str, max_attempts: int, retry_at: datetime
+        self,
+        mention_id: int,
+        error: str,
+        *,
+        attempts: int,
+        retry_at: datetime | None,
+        to: State,
+        expected: Collection[State],
     ) -> None:
         error = redact(error)[:2000]
+        fields = {"attempts": attempts, "last_error": error, "next_attempt_at": _ts(retry_at)}
         with self._tx() as conn:
-            row = self._row(conn, mention_id)
-            attempts = row["attempts"] + 1
-            if attempts >= max_attempts and State.FAILED in TRANSITIONS[State(row["state"])]:
-                self._move(
-                    conn,
-                    mention_id,
-                    State.FAILED,
-                    "failed",
-                    "pipeline",
-                    attempts=attempts,
-                    last_error=error,
-                    next_attempt_at=None,
-                )
+            current = State(self._row(conn, mention_id)["state"])
+            if to is not current:
+                self._move(conn, mention_id, to, expected, "failed", "pipeline", **fields)
                 return
-            conn.execute(
-                "UPDATE mentions SET attempts = ?, last_error = ?, next_attempt_at = ?"
-                " WHERE id = ?",
-                (attempts, error, _ts(retry_at), mention_id),
-            )
+            workflow.check(mention_id, current, expected)
+            self._set(conn, mention_id, fields)
             self._audit(conn, mention_id, "attempt_failed", "pipeline", error=error)
 
-    def requeue(self, mention_id: int, state: State) -> None:
+    def requeue(self, mention_id: int, state: State, *, expected: Collection[State]) -> None:
         with self._tx() as conn:
             self._move(
                 conn,
                 mention_id,
                 state,
+                expected,
                 "requeued",
                 "operator",
                 attempts=0,
@@ -406,9 +427,12 @@ class SqliteStore(Store):
         action: Action,
         actor: str,
         *,
+        to: State,
+        expected: Collection[State],
         text: str | None = None,
         reason: str | None = None,
         snooze_until: datetime | None = None,
+        posted_url: str | None = None,
         dedupe_key: str | None = None,
         channel: str = "web",
     ) -> Decision:
@@ -420,35 +444,21 @@ class SqliteStore(Store):
                 ).fetchone()
                 if existing:
                     return _decision(existing, duplicate=True)
-            row = self._row(conn, mention_id)
-            allowed = {State.AWAITING_APPROVAL, State.SNOOZED}
-            if action == "posted_manually":
-                allowed = {State.APPROVED, State.FAILED}
-            if State(row["state"]) not in allowed:
-                raise InvalidTransition(
-                    f"mention {mention_id} is {row['state']}; it cannot be decided again"
-                )
-            if action in ("approve", "edit") and not (text or "").strip():
-                raise StoreError("an approved reply needs text")
-            cur = conn.execute(
+            cur = conn.execute(  # undone with the move when the item is not in ``expected``
                 "INSERT INTO decisions (mention_id, action, actor, channel, text, reason,"
                 " dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (mention_id, action, actor, channel, text, reason, dedupe_key, _ts(now)),
             )
-            fields: dict[str, Any] = {"decided_at": _ts(now), "decided_by": actor}
-            if action in ("approve", "edit"):
-                fields.update(final_text=text, attempts=0, next_attempt_at=None, last_error=None)
-            if action == "snooze":
-                fields["snooze_until"] = _ts(snooze_until)
-            if action == "posted_manually":
-                fields = {"posted_at": _ts(now), "posted_url": reason}
-            self._move(conn, mention_id, _DECISION_STATES[action], action, actor, **fields)
+            fields = _decided_fields(to, now, actor, text, snooze_until, posted_url)
+            self._move(conn, mention_id, to, expected, action, actor, **fields)
             decision_row = conn.execute(
                 "SELECT * FROM decisions WHERE id = ?", (cur.lastrowid,)
             ).fetchone()
         return _decision(decision_row)
 
-    def wake_snoozed(self, now: datetime) -> list[int]:
+    def wake_snoozed(
+        self, now: datetime, *, expected: Collection[State] | None = None
+    ) -> list[int]:
         rows = self.conn.execute(
             "SELECT id FROM mentions WHERE state = 'snoozed' AND snooze_until <= ?", (_ts(now),)
         ).fetchall()
@@ -457,11 +467,12 @@ class SqliteStore(Store):
             with self._tx() as conn:
                 current = self._row(conn, row["id"])
                 if current["state"] != State.SNOOZED.value:
-                    continue
+                    continue  # decided since the select: nothing to wake
                 self._move(
                     conn,
                     row["id"],
                     State.AWAITING_APPROVAL,
+                    expected,
                     "snooze_ended",
                     "scheduler",
                     snooze_until=None,
@@ -531,12 +542,14 @@ class SqliteStore(Store):
             )
 
     # posting
-    def begin_post(self, mention_id: int) -> PostIntent:
+    def begin_post(
+        self, mention_id: int, *, expected: Collection[State] | None = None
+    ) -> PostIntent:
         now = _ts(utcnow())
         with self._tx() as conn:
             row = self._row(conn, mention_id)
-            if row["state"] != State.APPROVED.value:
-                raise InvalidTransition(f"mention {mention_id} is {row['state']}, not approved")
+            allowed = workflow.sources(State.POSTING) if expected is None else expected
+            workflow.check(mention_id, State(row["state"]), allowed)
             text = row["final_text"]
             if not text:
                 raise StoreError(f"mention {mention_id} has no approved text")
@@ -547,13 +560,20 @@ class SqliteStore(Store):
                 " status = 'intent', attempts = attempts + 1, text = excluded.text",
                 (mention_id, key, row["source"], text, now),
             )
-            self._move(conn, mention_id, State.POSTING, "posting", "poster")
+            self._move(conn, mention_id, State.POSTING, expected, "posting", "poster")
             attempts = conn.execute(
                 "SELECT attempts FROM posts WHERE idempotency_key = ?", (key,)
             ).fetchone()[0]
         return PostIntent(mention_id, key, text, int(attempts))
 
-    def complete_post(self, mention_id: int, external_id: str, url: str | None) -> None:
+    def complete_post(
+        self,
+        mention_id: int,
+        external_id: str,
+        url: str | None,
+        *,
+        expected: Collection[State] | None = None,
+    ) -> None:
         now = _ts(utcnow())
         with self._tx() as conn:
             conn.execute(
@@ -565,6 +585,7 @@ class SqliteStore(Store):
                 conn,
                 mention_id,
                 State.POSTED,
+                expected,
                 "posted",
                 "poster",
                 posted_at=now,
@@ -572,28 +593,28 @@ class SqliteStore(Store):
                 last_error=None,
             )
 
-    def post_failed(self, mention_id: int, error: str, retry_at: datetime | None) -> None:
+    def post_failed(
+        self,
+        mention_id: int,
+        error: str,
+        retry_at: datetime | None,
+        *,
+        attempts: int,
+        to: State,
+        expected: Collection[State],
+    ) -> None:
         error = redact(error)[:2000]
+        event = "post_failed" if retry_at is None else "post_retry"
         with self._tx() as conn:
             conn.execute(
                 "UPDATE posts SET status = 'failed', last_error = ?, finished_at = ?"
                 " WHERE mention_id = ? AND status = 'intent'",
                 (error, _ts(utcnow()), mention_id),
             )
-            row = self._row(conn, mention_id)
-            fields = {"last_error": error, "attempts": row["attempts"] + 1}
-            if retry_at is None:
-                self._move(conn, mention_id, State.FAILED, "post_failed", "poster", **fields)
-            else:
-                self._move(
-                    conn,
-                    mention_id,
-                    State.APPROVED,
-                    "post_retry",
-                    "poster",
-                    next_attempt_at=_ts(retry_at),
-                    **fields,
-                )
+            fields: dict[str, Any] = {"last_error": error, "attempts": attempts}
+            if retry_at is not None:
+                fields["next_attempt_at"] = _ts(retry_at)
+            self._move(conn, mention_id, to, expected, event, "poster", **fields)
 
     def in_flight_posts(self) -> list[PostIntent]:
         rows = self.conn.execute(
@@ -910,19 +931,26 @@ class SqliteStore(Store):
         conn: sqlite3.Connection,
         mention_id: int,
         to: State,
+        expected: Collection[State] | None,
         event: str,
         actor: str,
         **fields: Any,
     ) -> None:
+        """Compare-and-set: move to ``to`` if the row is in ``expected`` (default: any state
+        the workflow lets enter ``to``), else raise InvalidTransition."""
         current = State(self._row(conn, mention_id)["state"])
-        if to not in TRANSITIONS[current]:
-            raise InvalidTransition(f"mention {mention_id}: {current} → {to} is not allowed")
+        allowed = workflow.sources(to) if expected is None else expected
+        workflow.check(mention_id, current, allowed)
         fields.update(state=to.value, state_changed_at=_ts(utcnow()))
+        self._set(conn, mention_id, fields)
+        self._audit(conn, mention_id, event, actor, from_state=current.value, to_state=to.value)
+
+    @staticmethod
+    def _set(conn: sqlite3.Connection, mention_id: int, fields: dict[str, Any]) -> None:
         assignments = ", ".join(f"{name} = ?" for name in fields)
         conn.execute(
             f"UPDATE mentions SET {assignments} WHERE id = ?", (*fields.values(), mention_id)
         )
-        self._audit(conn, mention_id, event, actor, from_state=current.value, to_state=to.value)
 
     @staticmethod
     def _audit(
@@ -1052,6 +1080,20 @@ def _decision(row: sqlite3.Row, duplicate: bool = False) -> Decision:
     )
 
 
-def retry_delay(attempts: int, base: float = 5.0, cap: float = 3600.0) -> timedelta:
-    """Exponential backoff for a mention's next attempt."""
-    return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
+def _decided_fields(
+    to: State,
+    now: datetime,
+    actor: str,
+    text: str | None,
+    snooze_until: datetime | None,
+    posted_url: str | None,
+) -> dict[str, Any]:
+    """The mention columns a decision that leads to ``to`` writes."""
+    if to is State.POSTED:
+        return {"posted_at": _ts(now), "posted_url": posted_url}
+    fields: dict[str, Any] = {"decided_at": _ts(now), "decided_by": actor}
+    if to is State.APPROVED:
+        fields.update(final_text=text, attempts=0, next_attempt_at=None, last_error=None)
+    if to is State.SNOOZED:
+        fields["snooze_until"] = _ts(snooze_until)
+    return fields

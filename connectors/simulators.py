@@ -1,6 +1,6 @@
 """Run the X and Reddit simulators as a standalone process (for demos and manual testing).
 
-``python -m repbot.testing.simulators --x-port 8701 --reddit-port 8702 --seed 200`` prints the
+``python -m repbot.connectors.simulators --x-port 8701 --reddit-port 8702 --seed 200`` prints the
 source options to paste into repbot.yaml and serves until interrupted; ``--trickle SECONDS`` adds
 a new mention on each platform at that interval so a running daemon has something to pick up.
 """
@@ -12,12 +12,12 @@ import asyncio
 import contextlib
 import json
 
-from repbot.testing.simulators.reddit import RedditSimulator
-from repbot.testing.simulators.x import XSimulator
+from repbot.connectors.reddit.simulator import RedditSimulator
+from repbot.connectors.x.simulator import XSimulator
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m repbot.testing.simulators")
+    parser = argparse.ArgumentParser(prog="python -m repbot.connectors.simulators")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--x-port", type=int, default=8701)
     parser.add_argument("--reddit-port", type=int, default=8702)
@@ -53,7 +53,7 @@ async def serve(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    """Entry point of ``python -m repbot.testing.simulators``."""
+    """Entry point of ``python -m repbot.connectors.simulators``."""
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(_parser().parse_args()))
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
-from repbot.testing.simulators._server import RecordedRequest, Reply, SimulatorServer
+from repbot.testing.server import RecordedRequest, Reply, SimulatorServer
 
 WINDOW_SECONDS = 600
 API_ROUTES = (

@@ -15,148 +15,37 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import aiohttp
 import tweepy
-from pydantic import Field, SecretStr, model_validator
 from tweepy.asynchronous import AsyncClient
-from yarl import URL
 
+from repbot import paging
 from repbot.connector import Connector, ConnectorConfig
-from repbot.durations import Duration
 from repbot.errors import AuthError, ConnectorError, PostError, RateLimited, TransientError
-from repbot.models import Author, Mention, Metrics, Page, PostedReply, Thread
+from repbot.models import Mention, Page, PostedReply
+from repbot.platforms import HandleSyntax, Limit, Platform
 from repbot.secrets import register_secret
 
+from .client import BadRequest, Budget, StaleToken, plain, rebase_middleware, short, translate
+from .config import SEARCH_HORIZON, TIERS, WINDOW, XConfig
+from .mapping import (
+    EXPANSIONS,
+    TWEET_FIELDS,
+    USER_FIELDS,
+    int_or_none,
+    snowflake_at,
+    status_url,
+    to_mention,
+)
+
 log = logging.getLogger(__name__)
-
-TWEPOCH_MS = 1288834974657
-REAL_HOST = "api.twitter.com"
-WINDOW = 900.0
-# Recent search refuses a since_id or start_time older than 7 days; stay a little inside.
-SEARCH_HORIZON = 7 * 86400.0 - 120.0
-TWEET_FIELDS = [
-    "author_id",
-    "conversation_id",
-    "created_at",
-    "in_reply_to_user_id",
-    "lang",
-    "public_metrics",
-    "referenced_tweets",
-]
-USER_FIELDS = ["name", "username", "public_metrics", "verified", "verified_type"]
-EXPANSIONS = ["author_id"]
-Tier = Literal["free", "basic", "pro", "enterprise"]
-
-
-@dataclass(frozen=True)
-class TierLimits:
-    """Published per-endpoint limits of an X API access tier (requests per 15 minutes)."""
-
-    mentions: int | None
-    search: int | None
-    monthly_posts: int | None
-    monthly_reads: int | None
-
-
-TIERS: dict[str, TierLimits] = {
-    "free": TierLimits(mentions=1, search=1, monthly_posts=500, monthly_reads=100),
-    "basic": TierLimits(mentions=10, search=60, monthly_posts=3_000, monthly_reads=10_000),
-    "pro": TierLimits(mentions=300, search=300, monthly_posts=300_000, monthly_reads=1_000_000),
-    "enterprise": TierLimits(None, None, None, None),
-}
-
-
-class XConfig(ConnectorConfig):
-    """Options of an ``x`` source (see docs/CONNECTORS.md)."""
-
-    bearer_token: SecretStr | None = Field(
-        None, description="App-only OAuth 2.0 bearer token, used for reading."
-    )
-    consumer_key: SecretStr | None = Field(None, description="OAuth 1.0a API key (posting).")
-    consumer_secret: SecretStr | None = Field(None, description="OAuth 1.0a API key secret.")
-    access_token: SecretStr | None = Field(
-        None, description="OAuth 1.0a access token of the brand account (posting)."
-    )
-    access_token_secret: SecretStr | None = Field(None, description="Its access token secret.")
-    brand_user_id: str | None = Field(None, description="Numeric id of the brand account.")
-    brand_username: str | None = Field(None, description="Handle of the brand account, no @.")
-    mentions: bool = Field(True, description="Poll the brand account's mentions timeline.")
-    queries: list[str] = Field(
-        default_factory=list, description="Recent-search queries (keywords, #tags, $cashtags)."
-    )
-    query_suffix: str = Field(
-        "-is:retweet", description="Appended to every query, e.g. '-is:retweet lang:en'."
-    )
-    max_results: int = Field(100, ge=10, le=100, description="Posts per request (10-100).")
-    max_pages_per_poll: int = Field(
-        10, ge=1, description="Pages followed in one poll before yielding to the next interval."
-    )
-    overlap: float = Field(
-        20.0,
-        ge=0,
-        description="Posts created this many seconds before the previous poll are re-read "
-        "(at most one page), to catch posts that became visible late.",
-    )
-    initial_lookback: float = Field(
-        3600.0, ge=0, description="Seconds of history read on the first run (0: none)."
-    )
-    backfill_interval: Duration | None = Field(
-        6 * 3600.0, description="Seconds between backfill sweeps (null: never)."
-    )
-    backfill_window: Duration = Field(
-        7 * 3600.0, description="How far back a backfill sweep reads (at most 7 days)."
-    )
-    backfill_max_pages: int = Field(
-        3, ge=1, description="Pages of already-seen posts a backfill sweep reads, newest first."
-    )
-    tier: Tier = Field("basic", description="X API access tier; sets the default limits.")
-    reads_per_15min: int | None = Field(
-        None, ge=1, description="Requests per endpoint per 15 min (default: the tier's)."
-    )
-    monthly_read_cap: int | None = Field(
-        None, ge=1, description="Posts read per month (default: the tier's)."
-    )
-    monthly_post_cap: int | None = Field(
-        None, ge=0, description="Replies posted per month (default: the tier's)."
-    )
-    timeout: float = Field(30.0, gt=0, description="HTTP timeout per request, seconds.")
-    api_base_url: str | None = Field(
-        None, description="Base URL of a local simulator (null: the real API)."
-    )
-
-    @model_validator(mode="after")
-    def _coherent(self) -> XConfig:
-        problems = []
-        if self.bearer_token is None and not self.has_user_context():
-            problems.append(
-                "set bearer_token (reading) or consumer_key, consumer_secret, access_token and "
-                "access_token_secret (reading and posting)"
-            )
-        if not self.mentions and not self.queries:
-            problems.append("nothing to listen to: enable mentions or add queries")
-        named = self.brand_user_id or self.brand_username
-        if self.mentions and not named and not self.has_user_context():
-            problems.append("mentions needs brand_user_id or brand_username")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
-
-    def has_user_context(self) -> bool:
-        """Whether all four OAuth 1.0a user-context credentials are set."""
-        keys = (
-            self.consumer_key,
-            self.consumer_secret,
-            self.access_token,
-            self.access_token_secret,
-        )
-        return all(k is not None for k in keys)
 
 
 @dataclass
@@ -223,53 +112,21 @@ class XCursor:
         return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
 
-@dataclass
-class _Budget:
-    """Rate-limit knowledge for one endpoint: the server's headers and our own request log."""
-
-    remaining: int | None = None
-    reset: float | None = None
-    sent: deque[float] = field(default_factory=deque)
-
-
-def snowflake_at(epoch_seconds: float) -> int:
-    """The smallest post id X could assign at ``epoch_seconds``."""
-    return max(int(epoch_seconds * 1000) - TWEPOCH_MS, 0) << 22
-
-
-def rebase_middleware(base_url: str) -> Any:
-    """An aiohttp client middleware sending requests for api.twitter.com to ``base_url``.
-
-    tweepy builds every URL from the fixed host ``https://api.twitter.com``; this keeps the
-    path and query and swaps scheme, host, port and path prefix.
-    """
-    base = URL(base_url)
-    prefix = base.path.rstrip("/")
-
-    async def middleware(
-        request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
-    ) -> aiohttp.ClientResponse:
-        if request.url.host == REAL_HOST:
-            target = URL.build(
-                scheme=base.scheme,
-                host=base.host or "127.0.0.1",
-                port=base.explicit_port,
-                path=prefix + request.url.raw_path,
-                query_string=request.url.raw_query_string,
-                encoded=True,
-            )
-            request.url = target
-            request.headers["Host"] = target.raw_authority
-        return await handler(request)
-
-    return middleware
-
-
 class XConnector(Connector):
     """Listens to X through the v2 API and replies with ``create_tweet``."""
 
     type_name: ClassVar[str] = "x"
     platform: ClassVar[str] = "x"
+    platforms: ClassVar[tuple[Platform, ...]] = (
+        Platform(
+            "x",
+            "social",
+            Limit(280, "weighted", url_length=23),
+            HandleSyntax(re.compile(r"[A-Za-z0-9_]{1,15}"), "@{handle}", 15),
+            can_reply=True,
+            emoji=":bird:",
+        ),
+    )
     can_reply: ClassVar[bool] = True
     Config: ClassVar[type[ConnectorConfig]] = XConfig
 
@@ -289,7 +146,7 @@ class XConnector(Connector):
         self._session: aiohttp.ClientSession | None = None
         self._brand_id: str | None = config.brand_user_id
         self._brand_handle: str | None = config.brand_username
-        self._budgets: dict[str, _Budget] = {}
+        self._budgets: dict[str, Budget] = {}
         self.requests_made = 0
 
     # ---- public API ---------------------------------------------------------------------
@@ -441,11 +298,14 @@ class XConnector(Connector):
         the ``overlap`` seconds before the previous poll (those may have become visible after
         it). On a quiet stream that lowers nothing, so nothing is re-read."""
         assert stream.since_id is not None
-        if previous is None:
-            lowered = stream.since_id - (int(self.cfg.overlap * 1000) << 22)
-        else:
-            lowered = min(stream.since_id, snowflake_at(previous - self.cfg.overlap))
-        since = max(lowered, stream.floor or 1)
+        since = paging.sweep_start(
+            stream.since_id,
+            began=previous,
+            overlap=self.cfg.overlap,
+            key_at=snowflake_at,
+            span=int(self.cfg.overlap * 1000) << 22,
+            floor=stream.floor or 1,
+        )
         if key != "mentions":
             since = max(since, snowflake_at(now - SEARCH_HORIZON))
         return since
@@ -463,7 +323,7 @@ class XConnector(Connector):
         }
         try:
             body = await self._read_page(endpoint, key, params, stream.next_token)
-        except _StaleToken:
+        except StaleToken:
             log.warning(
                 "x[%s]: %s: pagination token rejected; restarting the sweep", self.name, key
             )
@@ -475,13 +335,18 @@ class XConnector(Connector):
             self._prime(stream, meta)
             return
         self._absorb(body, page, seen, key)
-        newest = _int_or_none(meta.get("newest_id"))
+        newest = int_or_none(meta.get("newest_id"))
         if newest is not None:
             stream.sweep_newest = max(stream.sweep_newest or 0, newest)
-        stream.next_token = meta.get("next_token")
-        if stream.next_token and self._reached_seen(stream, meta):
+        oldest = int_or_none(meta.get("oldest_id"))
+        token = meta.get("next_token")
+        stream.next_token, stream.reread = paging.next_page(
+            token,
+            reached=paging.reaches_mark(stream.since_id, oldest, unique=True),
+            rereads=stream.reread,
+        )
+        if token and not stream.next_token:
             log.debug("x[%s]: %s: reached posts already seen; sweep ends", self.name, key)
-            stream.next_token = None
         if not stream.next_token:
             self._end_sweep(stream)
 
@@ -489,37 +354,23 @@ class XConnector(Connector):
     def _prime(stream: StreamState, meta: dict[str, Any]) -> None:
         """First run without lookback: start after the newest existing post, emitting nothing
         (like praw's ``skip_existing``; X's ids, not this machine's clock, set the start)."""
-        newest = _int_or_none(meta.get("newest_id"))
+        newest = int_or_none(meta.get("newest_id"))
         stream.since_id = stream.floor = newest if newest is not None else 1
         stream.next_token = stream.sweep_newest = None
 
-    @staticmethod
-    def _reached_seen(stream: StreamState, meta: dict[str, Any]) -> bool:
-        """Count a page that reached ``since_id``; ``True`` when the sweep may read no more."""
-        oldest = _int_or_none(meta.get("oldest_id"))
-        if stream.reread is None or stream.since_id is None or oldest is None:
-            return False
-        if oldest > stream.since_id:
-            return False
-        stream.reread -= 1
-        return stream.reread <= 0
-
     def _end_sweep(self, stream: StreamState) -> None:
-        candidates = [v for v in (stream.since_id, stream.sweep_newest) if v is not None]
-        if not candidates and stream.sweep_since is not None:
-            candidates = [stream.sweep_since]
-        if not candidates and stream.sweep_start is not None:
+        mark = paging.new_mark(stream.since_id, stream.sweep_newest)
+        if mark is None and stream.sweep_since is not None:
+            mark = stream.sweep_since
+        if mark is None and stream.sweep_start is not None:
             start = datetime.fromisoformat(stream.sweep_start.replace("Z", "+00:00"))
-            candidates = [snowflake_at(start.timestamp())]
-        stream.since_id = max(candidates) if candidates else None
+            mark = snowflake_at(start.timestamp())
+        stream.since_id = mark
         stream.sweep_since = stream.sweep_start = stream.sweep_newest = stream.reread = None
 
     def _finish(self, state: XCursor, page: Page) -> None:
         pending = any(s.next_token for s in state.streams.values())
-        state.chain = state.chain + 1 if pending else 0
-        page.has_more = pending and state.chain < self.cfg.max_pages_per_poll
-        if pending and not page.has_more:
-            state.chain = 0
+        state.chain, page.has_more = paging.chain(pending, state.chain, self.cfg.max_pages_per_poll)
         page.cursor = state.dump()
 
     async def _read_page(
@@ -547,9 +398,9 @@ class XConnector(Connector):
 
         try:
             response = await self._call(endpoint, call)
-        except _BadRequest as exc:
+        except BadRequest as exc:
             if token:
-                raise _StaleToken from exc
+                raise StaleToken from exc
             raise AuthError(f"X rejected the request for {key!r}: {exc}") from exc
         body = await response.json()
         if not isinstance(body, dict):
@@ -567,7 +418,7 @@ class XConnector(Connector):
         tweets = body.get("data") or []
         for position, tweet in enumerate(tweets if isinstance(tweets, list) else []):
             try:
-                mention = self._to_mention(tweet, users)
+                mention = to_mention(tweet, users, self._brand_id)
             except Exception as exc:  # noqa: BLE001 - any post that does not map is malformed
                 page.malformed += 1
                 tweet_id = tweet.get("id") if isinstance(tweet, dict) else None
@@ -577,7 +428,7 @@ class XConnector(Connector):
                     key,
                     position,
                     tweet_id,
-                    _short(exc),
+                    short(exc),
                 )
                 continue
             if mention is None or mention.external_id in seen:
@@ -585,50 +436,8 @@ class XConnector(Connector):
             seen.add(mention.external_id)
             page.mentions.append(mention)
 
-    # ---- mapping ------------------------------------------------------------------------
-
-    def _to_mention(self, tweet: Any, users: dict[Any, Any]) -> Mention | None:
-        if not isinstance(tweet, dict):
-            raise TypeError("post is not an object")
-        tweet_id = str(tweet["id"])
-        if not tweet_id.isdigit():
-            raise ValueError(f"id {tweet_id!r} is not numeric")
-        text = tweet["text"]
-        if not isinstance(text, str):
-            raise TypeError("text is not a string")
-        author_id = tweet.get("author_id")
-        if author_id is not None and author_id == self._brand_id:
-            return None
-        user = users.get(author_id)
-        refs = tweet.get("referenced_tweets") or []
-        parent = next((r["id"] for r in refs if r.get("type") == "replied_to"), None)
-        metrics = tweet.get("public_metrics") or {}
-        handle = user["username"] if user else (author_id or "unknown")
-        raw: dict[str, Any] = {"data": tweet}
-        if user:
-            raw["includes"] = {"users": [user]}
-        return Mention(
-            platform="x",
-            external_id=tweet_id,
-            url=f"https://x.com/{handle}/status/{tweet_id}" if user else _web_url(tweet_id),
-            kind="reply" if parent else "post",
-            author=_author(user, author_id),
-            text=text,
-            created_at=datetime.fromisoformat(str(tweet["created_at"]).replace("Z", "+00:00")),
-            thread=Thread(parent=parent, root=tweet.get("conversation_id")),
-            language=_language(tweet.get("lang")),
-            metrics=Metrics(
-                likes=int(metrics.get("like_count", 0)),
-                reposts=int(metrics.get("retweet_count", 0)) + int(metrics.get("quote_count", 0)),
-                replies=int(metrics.get("reply_count", 0)),
-            ),
-            raw=raw,
-        )
-
     def _status_url(self, tweet_id: str) -> str:
-        if self._brand_handle:
-            return f"https://x.com/{self._brand_handle}/status/{tweet_id}"
-        return _web_url(tweet_id)
+        return status_url(self._brand_handle, tweet_id)
 
     # ---- HTTP, limits, errors --------------------------------------------------------------
 
@@ -644,11 +453,11 @@ class XConnector(Connector):
                 middlewares=middlewares, timeout=aiohttp.ClientTimeout(total=cfg.timeout)
             )
             self._client = AsyncClient(
-                bearer_token=_plain(cfg.bearer_token),
-                consumer_key=_plain(cfg.consumer_key),
-                consumer_secret=_plain(cfg.consumer_secret),
-                access_token=_plain(cfg.access_token),
-                access_token_secret=_plain(cfg.access_token_secret),
+                bearer_token=plain(cfg.bearer_token),
+                consumer_key=plain(cfg.consumer_key),
+                consumer_secret=plain(cfg.consumer_secret),
+                access_token=plain(cfg.access_token),
+                access_token_secret=plain(cfg.access_token_secret),
                 return_type=aiohttp.ClientResponse,
             )
             self._client.session = self._session
@@ -679,7 +488,7 @@ class XConnector(Connector):
         return {"mentions": tier.mentions, "search": tier.search}.get(endpoint)
 
     def _check_budget(self, endpoint: str, now: float) -> None:
-        budget = self._budgets.setdefault(endpoint, _Budget())
+        budget = self._budgets.setdefault(endpoint, Budget())
         spent = budget.remaining is not None and budget.remaining <= 0
         if spent and budget.reset is not None and budget.reset > now:
             raise RateLimited(
@@ -696,10 +505,10 @@ class XConnector(Connector):
             )
 
     def _note(self, endpoint: str, headers: Any, now: float) -> None:
-        budget = self._budgets.setdefault(endpoint, _Budget())
+        budget = self._budgets.setdefault(endpoint, Budget())
         budget.sent.append(now)
-        remaining = _int_or_none(headers.get("x-rate-limit-remaining"))
-        reset = _int_or_none(headers.get("x-rate-limit-reset"))
+        remaining = int_or_none(headers.get("x-rate-limit-remaining"))
+        reset = int_or_none(headers.get("x-rate-limit-reset"))
         if remaining is not None:
             budget.remaining, budget.reset = remaining, reset
 
@@ -717,9 +526,9 @@ class XConnector(Connector):
         except tweepy.TweepyException as exc:
             if isinstance(exc, tweepy.HTTPException):
                 self._note(endpoint, exc.response.headers, now)
-            raise await _translate(exc, endpoint) from exc
+            raise await translate(exc, endpoint) from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise TransientError(f"X {endpoint}: network error: {_short(exc)}") from exc
+            raise TransientError(f"X {endpoint}: network error: {short(exc)}") from exc
         self._note(endpoint, response.headers, now)
         return response
 
@@ -741,103 +550,5 @@ class XConnector(Connector):
             )
 
 
-class _BadRequest(ConnectorError):
-    """X answered 400 (bad query or stale pagination token)."""
-
-
-class _StaleToken(ConnectorError):
-    """A pagination token was rejected."""
-
-
-async def _translate(exc: tweepy.TweepyException, endpoint: str) -> ConnectorError:
-    """Map a tweepy exception to repbot's error tree (never including credentials)."""
-    if not isinstance(exc, tweepy.HTTPException):
-        return TransientError(f"X {endpoint}: {_short(exc)}")
-    detail = "; ".join(str(m) for m in exc.api_messages)[:300]
-    if isinstance(exc, tweepy.TooManyRequests):
-        return RateLimited(f"X {endpoint}: 429 Too Many Requests", retry_after=_retry_after(exc))
-    if isinstance(exc, tweepy.Unauthorized):
-        return AuthError(
-            f"X {endpoint}: 401 Unauthorized: the credentials were rejected "
-            "(check bearer_token / consumer and access tokens)"
-        )
-    if isinstance(exc, tweepy.Forbidden):
-        body = await _body(exc.response)
-        if 453 in exc.api_codes or body.get("reason") == "client-not-enrolled":
-            return AuthError(
-                f"X {endpoint}: 403 (code 453 / client-not-enrolled): the app's access tier "
-                "does not include this endpoint; upgrade the tier or attach the app to a project"
-            )
-        return AuthError(f"X {endpoint}: 403 Forbidden: {detail or 'access refused'}")
-    if isinstance(exc, tweepy.BadRequest):
-        return _BadRequest(f"400 Bad Request: {detail}")
-    if isinstance(exc, tweepy.NotFound):
-        return AuthError(f"X {endpoint}: 404 Not Found: {detail or 'check brand_user_id'}")
-    return TransientError(f"X {endpoint}: {_short(exc)}")
-
-
-def _retry_after(exc: tweepy.TooManyRequests) -> float | None:
-    headers = exc.response.headers
-    retry = headers.get("retry-after")
-    if retry is not None and retry.replace(".", "", 1).isdigit():
-        return max(float(retry), 1.0)
-    reset = getattr(exc, "reset_time", None) or _int_or_none(headers.get("x-rate-limit-reset"))
-    if reset is not None:
-        return max(float(reset) - time.time(), 1.0)
-    return None
-
-
-async def _body(response: Any) -> dict[str, Any]:
-    try:
-        body = await response.json(content_type=None)
-    except (ValueError, aiohttp.ClientError):
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _author(user: dict[str, Any] | None, author_id: str | None) -> Author:
-    if not user:
-        return Author(id=author_id, handle=author_id or "unknown")
-    followers = (user.get("public_metrics") or {}).get("followers_count")
-    verified = bool(user.get("verified")) or user.get("verified_type") in (
-        "blue",
-        "business",
-        "government",
-    )
-    return Author(
-        id=str(user.get("id", author_id)),
-        handle=str(user["username"]),
-        display_name=user.get("name"),
-        followers=int(followers) if followers is not None else None,
-        verified=verified,
-    )
-
-
-def _language(lang: Any) -> str | None:
-    if isinstance(lang, str) and lang and lang not in ("und", "zxx") and not lang.startswith("q"):
-        return lang
-    return None
-
-
-def _web_url(tweet_id: str) -> str:
-    return f"https://x.com/i/web/status/{tweet_id}"
-
-
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _plain(secret: SecretStr | None) -> str | None:
-    return secret.get_secret_value() if secret is not None else None
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text.splitlines()[0][:200]

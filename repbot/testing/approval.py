@@ -6,9 +6,9 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from repbot.approval.slack_fake import sign
 from repbot.models import Author, Mention, utcnow
 from repbot.store.base import Store
+from repbot.testing.slack import sign
 
 _counter = iter(range(1, 10**9))
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from repbot.testing.simulators._server import RecordedRequest, Reply, SimulatorServer
+from repbot.testing.server import RecordedRequest, Reply, SimulatorServer
 
 TWEPOCH_MS = 1288834974657
 WINDOW_SECONDS = 900

@@ -16,92 +16,32 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
+import re
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import praw
 import prawcore
 from praw.exceptions import PRAWException, RedditAPIException
-from pydantic import Field, SecretStr, model_validator
 
+from repbot import paging
 from repbot.connector import Connector, ConnectorConfig
 from repbot.errors import AuthError, ConnectorError, PostError, RateLimited, TransientError
-from repbot.models import Author, Mention, Metrics, Page, PostedReply, Thread
+from repbot.models import Mention, Page, PostedReply
+from repbot.platforms import HandleSyntax, Limit, Platform
 from repbot.secrets import register_secret
+
+from . import mapping
+from .client import NO_PACING_WINDOW, GuardedRequestor, RateState, short
+from .config import RedditConfig
 
 log = logging.getLogger(__name__)
 
-WEB = "https://www.reddit.com"
 CACHE_TTL = 86400.0
 CACHE_SIZE = 20_000
-# prawcore paces requests over this window by sleeping; a very long window turns that off
-# (the connector raises RateLimited instead and the runner waits).
-NO_PACING_WINDOW = 10**9
-
-
-class RedditConfig(ConnectorConfig):
-    """Options of a ``reddit`` source (see docs/CONNECTORS.md)."""
-
-    client_id: str = Field("", description="The app's client id (reddit.com/prefs/apps).")
-    client_secret: SecretStr | None = Field(None, description="The app's secret.")
-    username: str | None = Field(None, description="The brand's Reddit account (posting, inbox).")
-    password: SecretStr | None = Field(None, description="Its password (script apps).")
-    user_agent: str = Field(
-        "python:repbot:0.1 (reputation monitor)",
-        description="Descriptive User-Agent, e.g. 'python:acme-repbot:1.0 (by u/acme_support)'.",
-    )
-    queries: list[str] = Field(default_factory=list, description="Search queries (posts).")
-    search_scope: Literal["all", "subreddits"] = Field(
-        "all", description="Search all of Reddit or only the listed subreddits."
-    )
-    subreddits: list[str] = Field(
-        default_factory=list, description="Subreddits whose new posts and comments are read."
-    )
-    submissions: bool = Field(True, description="Read new submissions of the subreddits.")
-    comments: bool = Field(True, description="Read new comments of the subreddits.")
-    inbox_mentions: bool = Field(True, description="Read u/username mentions (needs login).")
-    backfill_limit: int = Field(
-        0, ge=0, description="Items per stream read on the first run (0: start from now)."
-    )
-    overlap: float = Field(120.0, ge=0, description="Seconds re-read before the last item seen.")
-    page_size: int = Field(100, ge=1, le=100, description="Items per request (max 100).")
-    max_pages_per_poll: int = Field(10, ge=1, description="Pages read in one poll.")
-    author_karma: bool = Field(True, description="Look up authors' karma (1 request per page).")
-    community_size: bool = Field(True, description="Look up subreddit subscriber counts.")
-    min_ratelimit_remaining: int = Field(
-        2, ge=0, description="Stop and wait when fewer requests remain in the window."
-    )
-    timeout: float = Field(30.0, gt=0, description="HTTP timeout per request, seconds.")
-    oauth_url: str = Field("https://oauth.reddit.com", description="API host (simulator: its URL).")
-    reddit_url: str = Field("https://www.reddit.com", description="Token host (simulator too).")
-    api_base_url: str | None = Field(
-        None, description="Shortcut: sets oauth_url and reddit_url to one local simulator."
-    )
-
-    @model_validator(mode="after")
-    def _coherent(self) -> RedditConfig:
-        problems = []
-        if not self.client_id or self.client_secret is None:
-            problems.append("client_id and client_secret are required")
-        if bool(self.username) != (self.password is not None):
-            problems.append("set both username and password, or neither")
-        if self.inbox_mentions and not self.username and not (self.queries or self.subreddits):
-            problems.append("inbox_mentions needs username and password")
-        has_inbox = self.inbox_mentions and bool(self.username)
-        if not (self.queries or self.subreddits or has_inbox):
-            problems.append("nothing to listen to: add queries, subreddits or inbox_mentions")
-        if self.search_scope == "subreddits" and self.queries and not self.subreddits:
-            problems.append("search_scope 'subreddits' needs subreddits")
-        if problems:
-            raise ValueError("; ".join(problems))
-        if self.api_base_url:
-            self.oauth_url = self.reddit_url = self.api_base_url.rstrip("/")
-        return self
 
 
 @dataclass
@@ -156,74 +96,21 @@ class RedditCursor:
         return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
 
-@dataclass
-class RateState:
-    """The last ``x-ratelimit-*`` headers Reddit sent, and how many requests we made."""
-
-    remaining: float | None = None
-    reset_at: float | None = None
-    requests: int = 0
-    requestor: prawcore.Requestor | None = None
-
-    def update(self, headers: Any) -> None:
-        """Remember the window reported in ``headers`` (if any)."""
-        remaining, reset = headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-reset")
-        if remaining is None or reset is None:
-            return
-        try:
-            self.remaining = float(remaining)
-            self.reset_at = time.time() + float(reset)
-        except ValueError:
-            return
-
-    def retry_after(self) -> float:
-        """Seconds until the window resets (at least one)."""
-        return max((self.reset_at or 0) - time.time(), 1.0)
-
-
-class GuardedRequestor(prawcore.Requestor):
-    """A prawcore requestor that fails fast instead of letting prawcore sleep and retry."""
-
-    def __init__(self, *args: Any, rate: RateState, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.rate = rate
-        rate.requestor = self
-
-    def request(self, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
-        """Send one request; raise repbot errors for 429, 5xx, 401/403 and network failures."""
-        self.rate.requests += 1
-        try:
-            response = super().request(*args, timeout=timeout, **kwargs)
-        except prawcore.RequestException as exc:
-            raise TransientError(f"Reddit network error: {_short(exc.original_exception)}") from exc
-        self.rate.update(response.headers)
-        status = response.status_code
-        target = str(args[1] if len(args) > 1 else kwargs.get("url", ""))
-        path = target.split("?")[0].split("/", 3)[-1]
-        if status == 429:
-            retry = response.headers.get("retry-after")
-            wait = float(retry) if retry and _is_number(retry) else self.rate.retry_after()
-            raise RateLimited("Reddit: 429 Too Many Requests", retry_after=max(wait, 1.0))
-        if status >= 500:
-            raise TransientError(f"Reddit: {status} server error on /{path}")
-        if status == 401:
-            what = (
-                "app credentials (client_id/client_secret)" if "access_token" in path else "token"
-            )
-            raise AuthError(f"Reddit: 401 Unauthorized: the {what} were rejected")
-        if status == 403:
-            raise AuthError(
-                f"Reddit: 403 Forbidden on /{path}: the account lacks access "
-                "(private or banned subreddit, missing scope, suspended account)"
-            )
-        return response
-
-
 class RedditConnector(Connector):
     """Listens to Reddit (search, subreddits, inbox mentions) and replies with comments."""
 
     type_name: ClassVar[str] = "reddit"
     platform: ClassVar[str] = "reddit"
+    platforms: ClassVar[tuple[Platform, ...]] = (
+        Platform(
+            "reddit",
+            "forum",
+            Limit(10_000),
+            HandleSyntax(re.compile(r"[A-Za-z0-9_-]{3,20}"), "u/{handle}", 20, ("/", "u/")),
+            can_reply=True,
+            emoji=":speech_balloon:",
+        ),
+    )
     can_reply: ClassVar[bool] = True
     Config: ClassVar[type[ConnectorConfig]] = RedditConfig
 
@@ -325,10 +212,7 @@ class RedditConnector(Connector):
             items += [(key, child) for child in self._read(key, stream, *streams[key], page)]
         self._emit(items, page)
         more = any(s.after for k, s in state.streams.items() if k in streams)
-        state.chain = state.chain + 1 if more else 0
-        page.has_more = more and state.chain < self.cfg.max_pages_per_poll
-        if more and not page.has_more:
-            state.chain = 0
+        state.chain, page.has_more = paging.chain(more, state.chain, self.cfg.max_pages_per_poll)
         page.cursor = state.dump()
         return page
 
@@ -340,10 +224,10 @@ class RedditConnector(Connector):
         children = data.get("children") if isinstance(data, dict) else None
         if not isinstance(children, list):
             raise TransientError(f"Reddit: {path} did not return a listing")
-        dated = [(c, t) for c in children if (t := _created(c)) is not None]
+        dated = [(c, t) for c in children if (t := mapping.created(c)) is not None]
         newest = max((t for _, t in dated), default=0.0)
         stream.seen = stream.floor = newest
-        stream.skip = [_name_of(c) for c, t in dated if t == newest] or None
+        stream.skip = [mapping.name_of(c) for c, t in dated if t == newest] or None
 
     def _begin(self, stream: StreamState) -> None:
         """Start a sweep: a bounded backfill on a first run, else from the newest item seen,
@@ -353,11 +237,14 @@ class RedditConnector(Connector):
         if stream.seen is None:
             stream.cut, stream.budget = 0.0, self.cfg.backfill_limit
         else:
-            if previous is None:
-                lowered = stream.seen - self.cfg.overlap
-            else:
-                lowered = min(stream.seen, previous - self.cfg.overlap)
-            stream.cut = max(lowered, stream.floor or 0.0)
+            stream.cut = paging.sweep_start(
+                stream.seen,
+                began=previous,
+                overlap=self.cfg.overlap,
+                key_at=float,
+                span=self.cfg.overlap,
+                floor=stream.floor or 0.0,
+            )
             stream.budget = None
             if stream.floor is not None and stream.cut > stream.floor:
                 stream.floor = stream.skip = None
@@ -377,27 +264,33 @@ class RedditConnector(Connector):
             raise TransientError(f"Reddit: {path} did not return a listing")
         kept, reached_end = self._within(key, stream, children, page)
         after = data.get("after") if isinstance(data, dict) else None
-        if reached_end or not after or self._reached_seen(stream, children):
-            stream.seen = max(stream.seen or 0.0, stream.newest or 0.0)
+        token, _ = paging.next_page(
+            None if reached_end or not after else str(after),
+            reached=self._reached_seen(stream, children),
+            rereads=1,
+        )
+        if token is None:
+            stream.seen = paging.new_mark(stream.seen, stream.newest) or 0.0
             stream.after = stream.cut = stream.newest = stream.budget = None
         else:
-            stream.after = str(after)
+            stream.after = token
         return kept
 
     @staticmethod
     def _reached_seen(stream: StreamState, children: list[Any]) -> bool:
         """Whether this page of a steady sweep reached items older than the newest seen: the
         rest of the listing is known, so the overlap costs at most this one page."""
-        if stream.seen is None or stream.budget is not None:
+        if stream.budget is not None:
             return False
-        return any((t := _created(c)) is not None and t < stream.seen for c in children)
+        oldest = min((t for c in children if (t := mapping.created(c)) is not None), default=None)
+        return paging.reaches_mark(stream.seen, oldest, unique=False)
 
     def _within(
         self, key: str, stream: StreamState, children: list[Any], page: Page
     ) -> tuple[list[dict[str, Any]], bool]:
         kept: list[dict[str, Any]] = []
         for position, child in enumerate(children):
-            created = _created(child)
+            created = mapping.created(child)
             if created is None:
                 page.malformed += 1
                 log.warning(
@@ -405,12 +298,12 @@ class RedditConnector(Connector):
                     self.name,
                     key,
                     position,
-                    _name_of(child),
+                    mapping.name_of(child),
                 )
                 continue
             if created < (stream.cut or 0.0) or stream.budget == 0:
                 return kept, True
-            if stream.skip and _name_of(child) in stream.skip:
+            if stream.skip and mapping.name_of(child) in stream.skip:
                 continue
             stream.newest = max(stream.newest or 0.0, created)
             if stream.budget is not None:
@@ -422,7 +315,7 @@ class RedditConnector(Connector):
         seen: set[str] = set()
         unique = []
         for key, child in items:
-            name = _name_of(child)
+            name = mapping.name_of(child)
             if name in seen:
                 continue
             seen.add(name)
@@ -437,12 +330,21 @@ class RedditConnector(Connector):
                     "reddit[%s]: %s: skipped malformed %s: %s",
                     self.name,
                     key,
-                    _name_of(child),
-                    _short(exc),
+                    mapping.name_of(child),
+                    short(exc),
                 )
                 continue
             if mention is not None:
                 page.mentions.append(mention)
+
+    def _to_mention(self, child: dict[str, Any]) -> Mention | None:
+        now = time.time()
+        return mapping.to_mention(
+            child,
+            self.cfg.username,
+            lambda author: _known(self._karma, author, now),
+            lambda subreddit: _known(self._sizes, subreddit, now),
+        )
 
     # ---- enrichment (karma, subscribers) -----------------------------------------------------
 
@@ -460,7 +362,7 @@ class RedditConnector(Connector):
                 found = self._get("/api/user_data_by_account_ids", {"ids": ",".join(chunk)})
                 for fullname in chunk:
                     user = found.get(fullname) if isinstance(found, dict) else None
-                    karma = _karma(user) if isinstance(user, dict) else None
+                    karma = mapping.karma(user) if isinstance(user, dict) else None
                     _remember(self._karma, fullname, karma, now)
         if self.cfg.community_size:
             wanted = {str(i["subreddit_id"]) for i in items if i.get("subreddit_id")}
@@ -473,58 +375,6 @@ class RedditConnector(Connector):
                 for fullname in chunk:
                     if _cached(self._sizes, fullname, now) is _MISS:
                         _remember(self._sizes, fullname, None, now)
-
-    # ---- mapping ------------------------------------------------------------------------
-
-    def _to_mention(self, child: dict[str, Any]) -> Mention | None:
-        kind, data = child["kind"], child["data"]
-        if kind not in ("t1", "t3"):
-            raise ValueError(f"unexpected kind {kind!r}")
-        author = str(data.get("author") or "[deleted]")
-        if self.cfg.username and author.lower() == self.cfg.username.lower():
-            return None
-        fullname = str(data["name"])
-        now = time.time()
-        karma = _cached(self._karma, str(data.get("author_fullname")), now)
-        size = _cached(self._sizes, str(data.get("subreddit_id")), now)
-        common = {
-            "platform": "reddit",
-            "external_id": fullname,
-            "author": Author(
-                id=data.get("author_fullname"),
-                handle=author,
-                karma=None if karma is _MISS else karma,
-            ),
-            "created_at": datetime.fromtimestamp(float(data["created_utc"]), UTC),
-            "community": data.get("subreddit"),
-            "community_size": None if size is _MISS else size,
-            "raw": child,
-        }
-        if kind == "t3":
-            return Mention(
-                **common,
-                kind="post",
-                url=_absolute(data.get("permalink")),
-                title=str(data.get("title", "")),
-                text=str(data.get("selftext") or data.get("url") or ""),
-                metrics=Metrics(
-                    upvotes=int(data.get("score", 0)), replies=int(data.get("num_comments", 0))
-                ),
-            )
-        link_id = data.get("link_id") or _link_from_context(data.get("context"))
-        permalink = data.get("permalink") or str(data.get("context") or "").split("?")[0] or None
-        body = data["body"]
-        if not isinstance(body, str):
-            raise TypeError("body is not a string")
-        return Mention(
-            **common,
-            kind="comment",
-            url=_absolute(permalink),
-            title=data.get("link_title"),
-            text=body,
-            thread=Thread(parent=data.get("parent_id"), root=link_id),
-            metrics=Metrics(upvotes=int(data.get("score", 0))),
-        )
 
     # ---- posting -------------------------------------------------------------------------
 
@@ -546,16 +396,14 @@ class RedditConnector(Connector):
             raise PostError(str(exc), transient=True) from exc
         except RedditAPIException as exc:
             transient = any(item.error_type == "RATELIMIT" for item in exc.items)
-            raise PostError(
-                f"Reddit refused the reply: {_short(exc)}", transient=transient
-            ) from exc
+            raise PostError(f"Reddit refused the reply: {short(exc)}", transient=transient) from exc
         except (prawcore.PrawcoreException, PRAWException) as exc:
-            raise PostError(f"Reddit reply failed: {_short(exc)}", transient=False) from exc
+            raise PostError(f"Reddit reply failed: {short(exc)}", transient=False) from exc
         if created is None:
             raise PostError(
                 "Reddit did not return the new comment (thread locked?)", transient=False
             )
-        return PostedReply(external_id=f"t1_{created.id}", url=_comment_url(vars(created)))
+        return PostedReply(external_id=f"t1_{created.id}", url=mapping.comment_url(vars(created)))
 
     def _find_reply(self, mention: Mention) -> PostedReply | None:
         if not self.cfg.username:
@@ -564,7 +412,7 @@ class RedditConnector(Connector):
         for child in (listing.get("data") or {}).get("children") or []:
             data = child.get("data") or {}
             if data.get("parent_id") == mention.external_id:
-                return PostedReply(external_id=str(data["name"]), url=_comment_url(data))
+                return PostedReply(external_id=str(data["name"]), url=mapping.comment_url(data))
         return None
 
     # ---- HTTP -----------------------------------------------------------------------------
@@ -595,7 +443,7 @@ class RedditConnector(Connector):
                 f"Reddit: {path} does not exist (misspelt or banned subreddit?)"
             ) from exc
         except (prawcore.PrawcoreException, PRAWException) as exc:
-            raise TransientError(f"Reddit: {path}: {_short(exc)}") from exc
+            raise TransientError(f"Reddit: {path}: {short(exc)}") from exc
 
 
 class _Miss:
@@ -621,65 +469,10 @@ def _remember(
         cache.popitem(last=False)
 
 
-def _karma(user: dict[str, Any]) -> int | None:
-    parts = [user.get("link_karma"), user.get("comment_karma")]
-    finite = [p for p in parts if isinstance(p, int) or (isinstance(p, float) and math.isfinite(p))]
-    values = [int(p) for p in finite]
-    return sum(values) if values else None
-
-
 def _chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _created(child: Any) -> float | None:
-    if not isinstance(child, dict) or not isinstance(child.get("data"), dict):
-        return None
-    value = child["data"].get("created_utc")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if not child["data"].get("name"):
-        return None
-    return float(value)
-
-
-def _name_of(child: Any) -> str:
-    if isinstance(child, dict) and isinstance(child.get("data"), dict):
-        return str(child["data"].get("name") or child["data"].get("id") or "?")
-    return "?"
-
-
-def _link_from_context(context: Any) -> str | None:
-    parts = str(context or "").split("/")
-    if "comments" in parts and parts.index("comments") + 1 < len(parts):
-        return f"t3_{parts[parts.index('comments') + 1]}"
-    return None
-
-
-def _comment_url(data: dict[str, Any]) -> str | None:
-    permalink = data.get("permalink")
-    if permalink:
-        return _absolute(str(permalink))
-    subreddit, link_id, comment_id = data.get("subreddit"), data.get("link_id"), data.get("id")
-    if subreddit is not None and link_id and comment_id:
-        return f"{WEB}/r/{subreddit}/comments/{str(link_id).removeprefix('t3_')}/_/{comment_id}/"
-    return None
-
-
-def _absolute(permalink: str | None) -> str | None:
-    if not permalink:
-        return None
-    return permalink if permalink.startswith("http") else f"{WEB}{permalink}"
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text.splitlines()[0][:200]
+def _known(cache: OrderedDict[str, tuple[float, int | None]], key: str, now: float) -> int | None:
+    value = _cached(cache, key, now)
+    return None if value is _MISS else value
