@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +34,8 @@ from repbot.workflow import RetryPolicy, record_failure
 
 log = logging.getLogger(__name__)
 REPEAT_WINDOW = timedelta(hours=24)
+CLASSIFY_BUDGET = 3.0
+"""Seconds of classification per pass before a draft batch, while a backlog lasts."""
 
 
 class Pipeline:
@@ -55,8 +58,21 @@ class Pipeline:
         self.brand = BrandContext.from_config(config.brand)
 
     async def run_once(self) -> int:
-        """One pass over both stages; returns the number of items moved."""
-        moved = await self.classify_pending()
+        """One pass over both stages; returns the number of items moved.
+
+        Classification goes first, for up to :data:`CLASSIFY_BUDGET` seconds of a backlog: a
+        draft is taken most urgent first among classified items, and urgency is only known once
+        classified, so in a burst the most urgent mentions are drafted first rather than the
+        first ones to be classified. Fresh items never wait longer than the budget.
+        """
+        moved = 0
+        started = time.monotonic()
+        while True:
+            classified = await self.classify_pending()
+            moved += classified
+            if not classified or time.monotonic() - started >= CLASSIFY_BUDGET:
+                break
+            await asyncio.sleep(0)  # let the event loop answer between batches
         moved += await self.draft_pending()
         return moved
 
