@@ -20,10 +20,10 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from repbot.classify import ClassifierConfig, load_classifier
 from repbot.classify.config import WEIGHTS_DIR
-from repbot.classify.dataset import read_labelled
+from repbot.classify.dataset import read_labelled, read_split, read_twcs_split, write_labelled
 from repbot.classify.evaluate import evaluate
 from repbot.classify.model import base_model_dir, load, load_tokenizer
-from repbot.classify.results import LABELS
+from repbot.classify.results import LABELS, Classifier
 from repbot.classify.sentiment import TorchClassifier
 from repbot.classify.text import normalize
 from repbot.classify.train import DEV_FILE
@@ -37,6 +37,13 @@ SETS = {
     "customer-to-brand tweets (tests/data)": ROOT / "tests/data/classify_brand_tweets.tsv",
     "product/place reviews (tests/data)": ROOT / "tests/data/classify_reviews.tsv",
 }
+TWCS = SHARED / "data/conversations/twcs-first-5000.csv"
+TEST_DATA = ROOT / "tests/data"
+OWN_SPLITS = {  # the project's own sets (issue 15): tuned on dev, reported on test
+    "customer tweets, Customer Support on Twitter, hand-labelled (test split)": "twcs",
+    "review sentences (tests/data, test split)": TEST_DATA / "review_sentences.tsv",
+    "es/fr/de/pt mentions (tests/data, test split)": TEST_DATA / "sentiment_multilingual.tsv",
+}
 FIXTURES = SHARED / "fixtures/other_platforms"
 RECORDED_REVIEWS = "real reviews recorded in ../shared/fixtures (Google Places, Yelp)"
 RSS_SCRIPT = """
@@ -44,6 +51,24 @@ import re
 from repbot.classify import ClassifierConfig, load_classifier
 clf = load_classifier(ClassifierConfig(quantize=QUANT, threads=2))
 clf.classify(["warm up text"] * 64)
+status = open("/proc/self/status").read()
+for key in ("VmRSS", "VmHWM"):
+    print(int(re.search(key + r":\\s+(\\d+)", status).group(1)) // 1024, end=" ")
+"""
+
+MODELS_RSS_SCRIPT = """
+import re
+from repbot.classify import ClassifierConfig, SentenceEmbedder, load_classifier
+from repbot.classify.language import detect_language
+from repbot.classify import model
+if not SHARE:  # as before issue 15: the classifier loads a copy of its own
+    build = model.build
+    model.build = lambda meta, *args, share=False, **kw: build(meta, *args, **kw)
+clf = load_classifier(ClassifierConfig(threads=2))
+emb = SentenceEmbedder.default() if SHARE else SentenceEmbedder(model.base_model_dir())
+clf.classify(["warm up text"] * 64)
+emb.embed(["warm up text"] * 64)
+detect_language("warm up text in English")
 status = open("/proc/self/status").read()
 for key in ("VmRSS", "VmHWM"):
     print(int(re.search(key + r":\\s+(\\d+)", status).group(1)) // 1024, end=" ")
@@ -94,14 +119,14 @@ def corpus(n: int) -> list[str]:
     return (texts * (n // max(len(texts), 1) + 1))[:n]
 
 
-def throughput(clf: TorchClassifier, texts: list[str]) -> float:
+def throughput(clf: Classifier, texts: list[str]) -> float:
     clf.classify(texts[:64])
     started = time.perf_counter()
     clf.classify(texts)
     return len(texts) / (time.perf_counter() - started)
 
 
-def latency_ms(clf: TorchClassifier, texts: list[str]) -> tuple[float, float]:
+def latency_ms(clf: Classifier, texts: list[str]) -> tuple[float, float]:
     samples = []
     for text in texts:
         started = time.perf_counter()
@@ -111,9 +136,9 @@ def latency_ms(clf: TorchClassifier, texts: list[str]) -> tuple[float, float]:
     return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
 
 
-def rss_mb(quantize: bool) -> tuple[int, int]:
+def rss_mb(quantize: bool, script: str = RSS_SCRIPT) -> tuple[int, int]:
     """Resident and peak memory (MB) of a fresh process holding the loaded classifier."""
-    script = RSS_SCRIPT.replace("QUANT", str(quantize))
+    script = script.replace("QUANT", str(quantize)).replace("SHARE", str(quantize))
     out = subprocess.run(
         [sys.executable, "-W", "ignore", "-c", script],
         capture_output=True,
@@ -155,12 +180,27 @@ def recorded_reviews(out: Path) -> Path | None:
     return out
 
 
-def quality(clf: TorchClassifier) -> dict[str, dict[str, Any]]:
+def own_splits(tmp: Path, split: str = "test") -> dict[str, Path]:
+    """The project's own evaluation sets as ``text<TAB>label`` files under ``tmp``."""
+    out = {}
+    for index, (name, source) in enumerate(OWN_SPLITS.items()):
+        if source == "twcs":
+            if not TWCS.is_file():
+                continue
+            rows = read_twcs_split(TEST_DATA / "twcs_labels.tsv", TWCS, split)
+        else:
+            rows = read_split(Path(source), split)
+        out[name] = write_labelled(rows, tmp / f"own-{index}.tsv")
+    return out
+
+
+def quality(clf: Any) -> dict[str, dict[str, Any]]:
     sets = {name: path for name, path in SETS.items() if path.is_file()}
     with tempfile.TemporaryDirectory() as tmp:
         recorded = recorded_reviews(Path(tmp) / "reviews.tsv")
         if recorded is not None:
             sets[RECORDED_REVIEWS] = recorded
+        sets |= own_splits(Path(tmp))
         return {name: evaluate(clf, path) for name, path in sets.items()}
 
 
@@ -211,7 +251,7 @@ def onnx_classifier(tmp: Path) -> TorchClassifier | None:
     )
 
 
-def speed(clf: TorchClassifier, texts: list[str], single: list[str]) -> dict[str, Any]:
+def speed(clf: Classifier, texts: list[str], single: list[str]) -> dict[str, Any]:
     return {"rate": throughput(clf, texts), "latency": latency_ms(clf, single)}
 
 
@@ -226,6 +266,8 @@ def measure(quick: bool) -> dict[str, Any]:
             "rss": rss_mb(quantize),
             "quality": quality(clf),
         }
+    plain = load_classifier(ClassifierConfig(threads=2, languages=[]))
+    variants["int8, lexicons off"] = speed(plain, texts, single) | {"quality": quality(plain)}
     with tempfile.TemporaryDirectory() as tmp:
         onnx = onnx_classifier(Path(tmp))
         if onnx is not None:
@@ -236,6 +278,10 @@ def measure(quick: bool) -> dict[str, Any]:
         "n_batch": len(texts),
         "variants": variants,
         "naive_rate": naive_rate(texts[: 100 if quick else 300]),
+        "models_rss": {
+            "shared": rss_mb(True, MODELS_RSS_SCRIPT),
+            "separate": rss_mb(False, MODELS_RSS_SCRIPT),
+        },
     }
 
 
@@ -291,6 +337,13 @@ def run(quick: bool = False) -> str:
         "### Sentiment classifier (embedded MiniLM-L6 + LoRA adapter)",
         "",
         *_table(results),
+        "",
+        "One process holding the classifier, the retrieval encoder and the language "
+        "detector (RSS / peak, MB): "
+        f"{results['models_rss']['shared'][0]} / {results['models_rss']['shared'][1]} with the "
+        "embedding tables shared (default), "
+        f"{results['models_rss']['separate'][0]} / {results['models_rss']['separate'][1]} "
+        "with a separate encoder copy (as before issue 15).",
         "",
         f"Weights: `repbot/classify/weights/` ({size_mb:.1f} MB), "
         f"trained by `repbot train` in {info.get('seconds', '?')} s on {info.get('threads', '?')} "

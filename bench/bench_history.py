@@ -29,7 +29,7 @@ from repbot.models import Mention
 from repbot.pipeline import Pipeline
 from repbot.respond import DraftContext, Responder, ResponderConfig
 from repbot.respond.history import HISTORY_CAP
-from repbot.respond.showcase import BRAND
+from repbot.connectors.showcase import BRAND
 from repbot.store import SqliteStore
 from repbot.testing.fakes import KeywordClassifier
 

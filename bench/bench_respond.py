@@ -13,7 +13,7 @@ from pathlib import Path
 from repbot import platforms as registry
 from repbot.models import Author, Mention
 from repbot.respond import DraftContext, Responder, ResponderConfig
-from repbot.respond.showcase import BRAND
+from repbot.connectors.showcase import BRAND
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TWCS = SHARED / "data" / "conversations" / "twcs-first-5000.csv"

@@ -2,13 +2,16 @@
 
 The sample (connectors/data/demo_mentions.jsonl) is fictional traffic about "Orbit", a bank:
 complaints, questions, praise, spam, an irrelevant namesake, reviews with star ratings and a
-viral angry post, across several platforms. Each poll releases ``per_poll`` of them.
+viral angry post, across every platform repbot listens to (reviews with star ratings). It also
+shows issue 14's cases: a review the customer edits (1★ → 4★), a review already answered on
+the platform, two messages from one customer minutes apart (one conversation), and a reply to
+the brand's reply. Each poll releases ``per_poll`` of them.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any, ClassVar
 
@@ -28,6 +31,8 @@ _URLS = {
     "yelp": "https://www.yelp.com/biz/orbit-demo?hrid={id}",
     "hackernews": "https://news.ycombinator.com/item?id={id}",
     "mastodon": "https://mastodon.social/@{handle}/{id}",
+    "bluesky": "https://bsky.app/profile/{handle}/post/{id}",
+    "rss": "https://news.example/orbit/{id}",
 }
 
 
@@ -53,7 +58,9 @@ class DemoConnector(SandboxConnector):
 
     type_name: ClassVar[str] = "demo"
     platform: ClassVar[str] = "demo"
-    platforms: ClassVar[tuple[Platform, ...]] = (Platform("demo", emoji=":test_tube:"),)
+    platforms: ClassVar[tuple[Platform, ...]] = (
+        Platform("demo", can_reply=True, emoji=":test_tube:"),
+    )
     Config: ClassVar[type[DemoConfig]] = DemoConfig  # type: ignore[assignment]
     config: DemoConfig
 
@@ -62,19 +69,47 @@ class DemoConnector(SandboxConnector):
         position = int(cursor or 0)
         if position >= len(sample) and not self.config.loop:
             return Page(mentions=[], cursor=str(position))
+        by_id = {r["id"]: r for r in sample if "edit_of" not in r}
         batch = [
-            _mention(sample[i % len(sample)], i // len(sample))
+            self._mention(sample[i % len(sample)], i // len(sample), by_id)
             for i in range(position, position + self.config.per_poll)
             if self.config.loop or i < len(sample)
         ]
         return Page(mentions=batch, cursor=str(position + len(batch)))
 
+    def _mention(
+        self, record: dict[str, Any], round_no: int, by_id: dict[str, dict[str, Any]]
+    ) -> Mention:
+        """A record as a mention: an ``edit_of`` record re-emits that review, edited; a
+        ``replies_to`` record answers our (sandbox) reply to that mention, or the mention."""
+        suffix = "" if round_no == 0 else f"-r{round_no}"
+        original = by_id.get(record.get("edit_of", ""), record)
+        mention = _mention(original, suffix)
+        update: dict[str, Any] = {}
+        if original is not record:
+            update = {
+                "text": record["text"],
+                "rating": record.get("rating"),
+                "updated_at": _ago(record),
+            }
+        if "replies_to" in record:
+            parent = f"demo-{record['replies_to']}{suffix}"
+            ours = self.sandbox().reply_to(parent)
+            update["thread"] = {"parent": ours.external_id if ours else parent}
+        if "owner_reply" in record:
+            reply = record["owner_reply"]
+            update["owner_reply"] = {"text": reply["text"], "created_at": _ago(reply)}
+        return mention.model_validate({**mention.model_dump(), **update}) if update else mention
 
-def _mention(record: dict[str, Any], round_no: int) -> Mention:
-    ident = record["id"] if round_no == 0 else f"{record['id']}-r{round_no}"
+
+def _ago(record: dict[str, Any]) -> datetime:
+    return utcnow() - timedelta(minutes=record.get("minutes_ago", 1))
+
+
+def _mention(record: dict[str, Any], suffix: str) -> Mention:
+    ident = f"{record['id']}{suffix}"
     platform = record["platform"]
     handle = record["author"]["handle"]
-    created = utcnow() - timedelta(minutes=record.get("minutes_ago", 1))
     return Mention.model_validate(
         {
             "platform": platform,
@@ -85,8 +120,9 @@ def _mention(record: dict[str, Any], round_no: int) -> Mention:
             "kind": record["kind"],
             "author": record["author"],
             "text": record["text"],
+            "title": record.get("title"),
             "rating": record.get("rating"),
-            "created_at": created,
+            "created_at": _ago(record),
             "metrics": record.get("metrics") or {},
             "raw": record,
         }

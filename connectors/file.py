@@ -46,6 +46,7 @@ class FileConnector(SandboxConnector):
     type_name: ClassVar[str] = "file"
     platform: ClassVar[str] = "file"
     platforms: ClassVar[tuple[Platform, ...]] = (Platform("file"),)
+    can_reply: ClassVar[bool] = False  # an import reaches no platform: a human posts the reply
     Config: ClassVar[type[FileConfig]] = FileConfig  # type: ignore[assignment]
     config: FileConfig
 

@@ -1,8 +1,9 @@
 """The composition root: the one place a config becomes running components.
 
-The daemon (:mod:`repbot.daemon`), ``repbot poll --process``, the showcase and the benchmarks
-all build their classifier, sentence encoder, responder and pipeline here, so one mention gets
-the same analysis and the same knowledge on every path. Tests inject fakes through the
+The daemon (:mod:`repbot.daemon`), ``repbot poll --process``, the draft showcase
+(``connectors/showcase.py``) and the benchmarks all build their classifier, sentence encoder,
+responder and pipeline here, so one mention gets the same analysis and the same knowledge on
+every path. Tests inject fakes through the
 ``classifier`` and ``embedder`` arguments. :func:`routes` assembles every HTTP route.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Final
 
@@ -23,13 +24,14 @@ from repbot.brand import BrandConfig
 from repbot.classify import Classifier, load_classifier
 from repbot.config import Config, build_source
 from repbot.connector import Connector
+from repbot.metrics import Metrics
 from repbot.pipeline import Pipeline
 from repbot.poster import Poster
 from repbot.respond import Responder, ResponderConfig
 from repbot.respond.textsim import Embedder
 from repbot.runner import SourceRunner
 from repbot.server import HealthExtra, build_app
-from repbot.store import SqliteStore, Store
+from repbot.store import Store, store_for
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +116,11 @@ def build_responder(
 
 def build_pipeline(config: Config, store: Store, models: Models) -> Pipeline:
     """The classify-and-draft pipeline over ``store`` with ``models``."""
+    from repbot.classify.commands import intent_predictor
+
     responder = build_responder(config.responder, config.brand, models.embedder)
-    return Pipeline(store, config, models.classifier, responder)
+    intents = intent_predictor(config.classifier, models.embedder, load_encoder=False)
+    return Pipeline(store, config, models.classifier, responder, intent_model=intents)
 
 
 async def build(
@@ -129,7 +134,7 @@ async def build(
 
     Whatever was opened before a failure (or a cancellation) is released before it propagates.
     """
-    store = SqliteStore(config.store_file())
+    store = store_for(config)
     connectors: dict[str, Connector] = {}
     try:
         models = await load_models(config, classifier=classifier, embedder=embedder)
@@ -171,6 +176,8 @@ def routes(
     webhook: Handler,
     on_decision: Callable[[int], None],
     health_extra: HealthExtra,
+    metrics: Metrics | None = None,
+    sources: Callable[[], Collection[str]] | None = None,
 ) -> tuple[web.Application, SlackApproval | None]:
     """Every HTTP route of the daemon in one application, and the Slack service (or None).
 
@@ -178,7 +185,13 @@ def routes(
     ``/slack/events`` (:func:`repbot.approval.wiring.attach_approval`) and
     ``POST /webhooks/{source_name}`` (``webhook``).
     """
-    app = build_app(components.store, health_extra=health_extra)
+    app = build_app(
+        components.store,
+        health_extra=health_extra,
+        metrics=metrics,
+        model_loaded=lambda: components.models.classifier is not None,
+        sources=sources,
+    )
     slack = attach_approval(app, components.store, components.config, on_decision=on_decision)
     app.router.add_post("/webhooks/{source_name}", webhook)
     return app, slack

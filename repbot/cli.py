@@ -21,6 +21,7 @@ from rich.table import Table
 
 from repbot.config import Config, build_source, load_config
 from repbot.connector import registry
+from repbot.durations import parse_duration
 from repbot.errors import ConfigError, ModelError, RepbotError, StoreError
 from repbot.models import State, utcnow
 from repbot.secrets import redact
@@ -87,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add(sub, common, "connectors", "list installed connectors", _cmd_connectors)
     report = _add(sub, common, "report", "response times and queue counts", _cmd_report)
     report.add_argument("--json", action="store_true")
+    report.add_argument("--period", default="7d", help="KPI window, e.g. 24h, 7d (default 7d)")
+    report.add_argument("--out", type=Path, help="write the full report as one HTML page")
+    report.add_argument("--lexical", action="store_true", help="group issues by words only")
     prune = _add(sub, common, "prune", "apply the retention policy to the store", _cmd_prune)
     prune.add_argument("--vacuum", action="store_true", help="then rewrite the file (VACUUM)")
     prune.add_argument("--json", action="store_true")
@@ -96,6 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
     from repbot.classify.commands import add_commands as add_classify_commands
 
     add_classify_commands(_WithCommon(sub, common))  # type: ignore[arg-type]
+    from repbot.approval.users_cli import add_commands as add_user_commands
+
+    add_user_commands(_WithCommon(sub, common))
+    from repbot.store.commands import add_commands as add_store_commands
+
+    add_store_commands(_WithCommon(sub, common))
+    from repbot.backup import add_command as add_backup_command
+
+    add_backup_command(_WithCommon(sub, common))
     return parser
 
 
@@ -162,7 +175,7 @@ def serve(config: Config, **daemon_options: Any) -> int:
 
 
 async def _run_daemon(daemon: Any, executor: Executor | None = None) -> int:
-    """Run ``daemon`` until SIGTERM/SIGINT; SIGHUP is logged and ignored; a second stop
+    """Run ``daemon`` until SIGTERM/SIGINT; SIGHUP reloads the config; a second stop
     signal exits at once with code 1."""
     loop = asyncio.get_running_loop()
     if executor is not None:
@@ -178,8 +191,13 @@ async def _run_daemon(daemon: Any, executor: Executor | None = None) -> int:
             _exit_now(FAILURE)
         stop.set()
 
+    reloads: set[asyncio.Task[Any]] = set()
+
     def on_hup() -> None:
-        log.warning("SIGHUP received; reload is not supported yet, keeping the running config")
+        log.info("SIGHUP received; reloading the config")
+        task = asyncio.ensure_future(daemon.reload("SIGHUP"))
+        reloads.add(task)  # a reference until it is done; failures are logged by the daemon
+        task.add_done_callback(reloads.discard)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_stop)
@@ -306,6 +324,9 @@ def _summary_lines(config: Config) -> list[str]:
             f"slack tokens: bot {secret(slack.bot_token)}, app {secret(slack.app_token)}, "
             f"signing secret {secret(slack.signing_secret)}"
         )
+    from repbot.approval.users_cli import auth_mode
+
+    lines.append(auth_mode(config))
     alerts = config.alerts
     lines.append(
         f"alerts: webhook {'set' if alerts.webhook_url else 'none'}, "
@@ -423,6 +444,10 @@ def item_json(item: Item) -> dict[str, Any]:
         "skip_reason": item.skip_reason,
         "last_error": item.last_error,
         "posted_url": item.posted_url,
+        "sandbox": item.sandbox_post,
+        "revisions": item.revisions,
+        "original_rating": item.original_rating,
+        "conversation_id": item.conversation_id,
     }
 
 
@@ -450,7 +475,7 @@ def _print_items(items: list[Item], title: str) -> None:
         stars = f"{'★' * m.rating} " if m.rating else ""
         table.add_row(
             str(item.id),
-            item.state.value,
+            item.state.value + (" (sandbox: demo only)" if item.sandbox_post else ""),
             m.platform,
             _age(now, m.created_at),
             f"@{m.author.handle}" if m.author.handle else "?",
@@ -490,16 +515,30 @@ def _cmd_connectors(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from repbot import report as period_report
+
+    try:
+        period = parse_duration(args.period)
+    except ValueError as exc:
+        err.print(f"error: --period: {exc}", markup=False)
+        return BAD_USAGE
     config = load_config(args.config)
+    if args.out:
+        digest = period_report.write_report(config, period, args.out, lexical=args.lexical)
+        out.print(f"wrote {args.out} ({digest.total} mentions, {len(digest.issues)} issues)")
+        return OK
     store = SqliteStore(config.store_file())
     try:
         counts, times = store.counts(), store.response_times()
         data = {"queue": counts, "response_seconds": times, "alerts": store.alerts(10)}
     finally:
         store.close()
+    kpis = period_report.period_kpis(config, period)
+    data["kpis"] = period_report.kpi_json(kpis)
     if args.json:
         print(json.dumps(data, indent=1, default=str))
         return OK
+    out.print(period_report.kpi_table(kpis))
     table = Table(title="response times (seconds since the mention arrived)")
     for column in ("stage", "count", "p50", "p95"):
         table.add_column(column)

@@ -19,8 +19,17 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from repbot.alerts_config import OpsAlertsMixin
 from repbot.approval.config import ApprovalConfig
 from repbot.brand import BrandConfig
 from repbot.classify.config import ClassifierConfig, UrgencyConfig
@@ -55,8 +64,17 @@ class StoreConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    backend: Literal["sqlite"] = "sqlite"
+    backend: Literal["sqlite", "postgres"] = "sqlite"
     path: Path = Field(Path("./repbot.db"), description="SQLite file (WAL mode).")
+    dsn: Secret | None = Field(
+        None, description="PostgreSQL connection string (backend postgres); a secret: ${ENV}."
+    )
+
+    @model_validator(mode="after")
+    def _postgres_needs_dsn(self) -> StoreConfig:
+        if self.backend == "postgres" and self.dsn is None:
+            raise ValueError("store.backend postgres needs store.dsn (for example ${REPBOT_DSN})")
+        return self
 
 
 class ServerConfig(BaseModel):
@@ -79,7 +97,7 @@ class LoggingConfig(BaseModel):
     file: Path | None = Field(None, description="Log file; standard error when unset.")
 
 
-class AlertsConfig(BaseModel):
+class AlertsConfig(OpsAlertsMixin):
     """Where operator alerts (source disabled, post budget exhausted, ...) go."""
 
     model_config = ConfigDict(extra="forbid")

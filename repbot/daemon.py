@@ -10,30 +10,37 @@ Slack pass interval are only fall-backs (retries, snoozes, changes made by other
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from repbot import app
+from repbot import app, followups
+from repbot.alerts import AlertDispatcher
 from repbot.approval.slack import SlackApproval
-from repbot.classify import Classifier
-from repbot.config import Config
+from repbot.classify import BrandContext, Classifier
+from repbot.config import Config, build_source, load_config
 from repbot.connector import Connector
-from repbot.errors import AuthError, MalformedRecord
+from repbot.errors import AuthError, ConfigError, MalformedRecord
+from repbot.metrics import Metrics
 from repbot.models import utcnow
+from repbot.ops import OpsJobs
+from repbot.reload import WATCH_EVERY, ConfigWatcher, ReloadPlan, plan
 from repbot.respond import Responder
 from repbot.runner import SourceRunner
 from repbot.scheduler import Scheduler
 from repbot.secrets import redact
 from repbot.server import Server
 from repbot.store import Store
+from repbot.workflow import RetryPolicy
 
 log = logging.getLogger(__name__)
 STOP_GRACE = 3.0  # seconds in-flight polls, posts and Slack passes get to finish on stop
 CLOSE_TIMEOUT = 2.0  # seconds for each group of clients (Slack, connectors, LLM) to close
 SLACK_PASS = 2.0  # fall-back interval of the Slack delivery pass
+OPS_JOBS = ("sla", "crisis", "silence", "digest")  # scheduled by OpsJobs.schedule
 
 
 class Daemon:
@@ -46,8 +53,10 @@ class Daemon:
         classifier: Classifier | None = None,
         responder: Responder | None = None,
         server: Server | None = None,
+        watch_config: bool = True,
     ) -> None:
-        """``server`` may come already bound (the CLI binds before loading anything)."""
+        """``server`` may come already bound (the CLI binds before loading anything);
+        ``watch_config`` reloads the config file when its content changes."""
         self.config = config
         self.scheduler = Scheduler()
         self._classifier = classifier
@@ -67,6 +76,11 @@ class Daemon:
         self.components: app.Components | None = None
         self._opening = False
         self.slack: SlackApproval | None = None
+        self.metrics: Metrics | None = None
+        self._poll_locks: dict[str, asyncio.Lock] = {}
+        self._pipeline_lock = asyncio.Lock()  # a reload swaps the responder between passes
+        self._reload_lock = asyncio.Lock()
+        self._watcher = ConfigWatcher(config.path) if config.path and watch_config else None
 
     async def __aenter__(self) -> Daemon:
         await self.initialise()
@@ -97,11 +111,15 @@ class Daemon:
         self.store, self.connectors, self.runners = built.store, built.connectors, built.runners
         self.responder, self.pipeline, self.poster = built.responder, built.pipeline, built.poster
         self.alerts = built.alerts
+        self.metrics = Metrics(built.store)
+        self.pipeline.timing = self.metrics.timing
         self.app, self.slack = app.routes(
             built,
             webhook=self._webhook,
             on_decision=self._decided,
             health_extra=self._health_extra,
+            metrics=self.metrics,
+            sources=lambda: list(self.runners),
         )
         if self.slack is not None:
             self._slack_wake = self.slack.wake_event  # one event: Slack's own wake() too
@@ -128,11 +146,11 @@ class Daemon:
         if reconciled:
             log.info("reconciled %d post(s) left in flight", reconciled)
         for name, runner in self.runners.items():
-            interval = self.config.source(name).interval
-            self.scheduler.every(f"poll:{name}", interval, self._poll_job(runner))
+            self._schedule_poll(name, runner)
         self.scheduler.every("wake_snoozed", 30, self._wake_snoozed)
-        if self.alerts.enabled:
-            self.scheduler.every("alerts", 10, self.alerts.run_once)
+        self._schedule_alerts(store)
+        if self._watcher is not None:
+            self.scheduler.every("config_watch", WATCH_EVERY, self._watch, start_now=False)
         self.scheduler.every("rescore", 60, self.pipeline.rescore, start_now=False)
         self._spawn("pipeline", self._pipeline_pass, wake=self._pipeline_wake, interruptible=True)
         self._spawn("poster", self._poster_pass, wake=self._post_wake)
@@ -225,19 +243,120 @@ class Daemon:
         if interruptible:
             self._interruptible.append(task)
 
+    def _schedule_poll(self, name: str, runner: SourceRunner) -> None:
+        interval = self.config.source(name).interval
+        self.scheduler.every(f"poll:{name}", interval, self._poll_job(runner))
+
+    def _schedule_alerts(self, store: Store) -> None:
+        for job in ("alerts", *OPS_JOBS):
+            self.scheduler.remove(job)
+        if self.alerts.enabled:
+            self.scheduler.every("alerts", 10, self.alerts.run_once)
+        embedder = self.components.models.embedder if self.components else None
+        self.ops = OpsJobs.build(store, self.config, embedder=embedder)  # issue 16
+        self.ops.schedule(self.scheduler, self.config)
+
     def _poll_job(self, runner: SourceRunner) -> Callable[[], Awaitable[None]]:
+        lock = self._poll_locks.setdefault(runner.name, asyncio.Lock())
+
         async def poll() -> None:
-            result = await runner.poll()
-            if result.new:
+            async with lock:  # a reload closes the connector only between polls
+                if self.runners.get(runner.name) is not runner:
+                    return  # removed or rebuilt by a reload
+                result = await runner.poll()
+            if self.metrics is not None:
+                self.metrics.poll(runner.name, result.new, result.malformed, result.error_kind)
+            if result.new or result.revised:
                 self._pipeline_wake.set()
 
         return poll
 
     async def _pipeline_pass(self) -> int:
-        moved = await self.pipeline.run_once()
+        async with self._pipeline_lock:
+            moved = await self.pipeline.run_once()
         if moved:
             self._slack_wake.set()
         return moved
+
+    # hot reload (issue 16)
+    async def _watch(self) -> None:
+        if self._watcher is not None and self._watcher.changed():
+            await self.reload("config file changed")
+
+    async def reload(self, reason: str = "SIGHUP") -> ReloadPlan | None:
+        """Validate the config file again and apply it; keep the running config if invalid.
+
+        Returns the applied plan, or None when the file was refused (every problem, with its
+        key and line, is logged and raised as a ``config`` alert). The model is not reloaded
+        and work in flight is not dropped: a source's connector is closed between its polls,
+        the responder is swapped between pipeline passes.
+        """
+        async with self._reload_lock:
+            if self._stopping.is_set() or self.store is None or self.config.path is None:
+                return None
+            log.info("reloading config reason=%s path=%s", reason, self.config.path)
+            try:
+                new = await asyncio.to_thread(load_config, self.config.path)
+            except ConfigError as exc:
+                self._refused(exc)
+                return None
+            change = plan(self.config, new)
+            await self._apply(change, self.store)
+            self.store.audit("config_reloaded", "system", summary=change.summary())
+            log.info("config reloaded %s", change.summary())
+            for key in change.needs_restart:
+                log.warning("config section %s changed; it applies after a restart", key)
+            return change
+
+    def _refused(self, exc: ConfigError) -> None:
+        problems = [redact(p) for p in exc.problems]
+        log.error("config reload refused, keeping the running config: %s", "; ".join(problems))
+        if self.store is not None:
+            message = "config reload refused, still running the previous config:\n"
+            self.store.add_alert("config", "config_invalid", message + "\n".join(problems))
+
+    async def _apply(self, change: ReloadPlan, store: Store) -> None:
+        cfg = self.config = change.config
+        for name in (*change.removed, *change.rebuilt):
+            await self._drop_source(name)
+        for name in (*change.added, *change.rebuilt):
+            connector = build_source(cfg, name)
+            self.connectors[name] = connector
+            self.runners[name] = runner = SourceRunner(store, connector)
+            self._schedule_poll(name, runner)
+        for name in change.rescheduled:
+            self._schedule_poll(name, self.runners[name])
+        await self._swap_workers(cfg, store)
+        self._schedule_alerts(store)
+
+    async def _drop_source(self, name: str) -> None:
+        self.scheduler.remove(f"poll:{name}")
+        async with self._poll_locks.setdefault(name, asyncio.Lock()):
+            self.runners.pop(name, None)
+            connector = self.connectors.pop(name, None)
+        if connector is not None:
+            await _bounded("close", connector.aclose(), CLOSE_TIMEOUT)
+
+    async def _swap_workers(self, cfg: Config, store: Store) -> None:
+        assert self.components is not None
+        models = self.components.models
+        responder = app.build_responder(cfg.responder, cfg.brand, models.embedder)
+        await responder.warm()  # prompts and knowledge read again, before the swap
+        async with self._pipeline_lock:  # waits for the pass in flight (its drafts are kept)
+            if self._stopping.is_set():
+                await _bounded("close", responder.aclose(), CLOSE_TIMEOUT)
+                return
+            old = self.pipeline.responder
+            self.pipeline.config, self.pipeline.responder = cfg, responder
+            self.pipeline.brand = BrandContext.from_config(cfg.brand)
+        self.poster.retry = RetryPolicy(cfg.pipeline.max_attempts, cfg.pipeline.post_retry_base)
+        self.alerts = AlertDispatcher(store, cfg)
+        self.responder = responder
+        self.components = dataclasses.replace(
+            self.components, config=cfg, responder=responder, alerts=self.alerts
+        )
+        if old is not self._responder:
+            await _bounded("close", old.aclose(), CLOSE_TIMEOUT)
 
     async def _poster_pass(self) -> int:
         moved = await self.poster.run_once()
@@ -281,13 +400,15 @@ class Daemon:
             log.warning("webhook body refused source=%s error=%s", name, type(exc).__name__)
             error = f"cannot read the body ({type(exc).__name__})"
             return web.json_response({"error": error}, status=400)
-        result = self.store.ingest(name, page.mentions, None)
-        if result.new_ids:
+        result = followups.ingest(self.store, name, page.mentions, None)
+        if result.new_ids or result.revised_ids:
             self._pipeline_wake.set()
         for reason in result.rejected:
             log.warning("skipped unstorable webhook record source=%s error=%s", name, reason)
         malformed = page.malformed + result.malformed
         self.runners[name].malformed_total += malformed
+        if self.metrics is not None:
+            self.metrics.poll(name, len(result.new_ids), malformed, None)
         body_out = {"new": len(result.new_ids), "duplicates": result.duplicates}
         return web.json_response({**body_out, "malformed": malformed}, status=202)
 

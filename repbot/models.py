@@ -86,6 +86,18 @@ class Thread(_Storable):
     root: str | None = None
 
 
+class OwnerReply(_Storable):
+    """The brand's reply already present on the platform (made in its own UI, or by us).
+
+    A connector sets :attr:`Mention.owner_reply` when the platform shows one; the core then
+    closes the mention instead of drafting, and reconciliation uses the same look-up.
+    """
+
+    text: str = ""
+    created_at: datetime | None = None
+    url: str | None = None
+
+
 class Mention(_Storable):
     """One thing someone said about the brand, normalised across platforms.
 
@@ -108,6 +120,9 @@ class Mention(_Storable):
     community: str | None = None
     community_size: int | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
+    updated_at: datetime | None = None
+    """When the author last edited it (reviews): a newer value is a revision of the mention."""
+    owner_reply: OwnerReply | None = None
 
     _counts = field_validator("community_size")(_clamp_count)
 

@@ -12,8 +12,9 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
+from repbot import followups
 from repbot.classify import (
     Analysis,
     BrandContext,
@@ -23,23 +24,29 @@ from repbot.classify import (
     analyze,
     score_urgency,
 )
+from repbot.classify.intent_model import IntentPredictor
 from repbot.config import Config
 from repbot.errors import InvalidTransition
 from repbot.models import State, storable_text, utcnow
 from repbot.respond import Draft, DraftContext, Responder
-from repbot.respond.draft import Sentiment
+from repbot.respond.draft import Sentiment, ThreadTurn
 from repbot.secrets import redact
 from repbot.store import Item, Store
 from repbot.workflow import RetryPolicy, record_failure
 
 log = logging.getLogger(__name__)
 REPEAT_WINDOW = timedelta(hours=24)
+THREAD_TURNS = 10
+"""Messages of a conversation a follow-up's draft sees."""
 CLASSIFY_BUDGET = 3.0
 """Seconds of classification per pass before a draft batch, while a backlog lasts."""
 
 
 class Pipeline:
     """Classifies and drafts whatever is pending, a batch at a time."""
+
+    timing: Callable[[str, float, int], None] | None = None
+    """Called with (stage, seconds, items) after each classify batch and each draft (metrics)."""
 
     def __init__(
         self,
@@ -49,10 +56,12 @@ class Pipeline:
         responder: Responder,
         *,
         clock: Callable[[], datetime] = utcnow,
+        intent_model: IntentPredictor | Literal["default"] | None = "default",
     ) -> None:
         self.store = store
         self.config = config
         self.classifier = classifier
+        self.intent_model = intent_model
         self.responder = responder
         self.clock = clock
         self.brand = BrandContext.from_config(config.brand)
@@ -92,9 +101,10 @@ class Pipeline:
         When the batch call raises, each item is retried alone: only the items that raise on
         their own are recorded as failed, the others move on.
         """
-        items = self.store.pending(State.NEW, self.config.pipeline.batch_size, self.clock())
+        pending = self.store.pending(State.NEW, self.config.pipeline.batch_size, self.clock())
+        items = [item for item in pending if not self._joined(item)]
         if not items:
-            return 0
+            return len(pending)
         now = self.clock()
         repeats = {item.mention.external_id: self._repeats(item) for item in items}
         try:
@@ -110,18 +120,42 @@ class Pipeline:
             )
             for item in items:
                 await self._classify_alone(item, repeats, now)
-            return len(items)
+            return len(pending)
         for item, analysis in zip(items, analyses, strict=True):
             self._store_analysis(item, analysis)
-        return len(items)
+        return len(pending)
+
+    def _joined(self, item: Item) -> bool:
+        """Join ``item`` to an open item of its conversation (see :mod:`repbot.followups`)."""
+        window = self.config.responder.conversation_window
+        try:
+            target = followups.join_target(self.store, item, window)
+            if target is None:
+                return False
+            followups.join(self.store, item, target)
+        except InvalidTransition as exc:  # one of them moved meanwhile: draft it on its own
+            log.info("conversation not joined mention=%d: %s", item.id, exc)
+            return False
+        log.info("joined conversation mention=%d into=%d", item.id, target)
+        return True
 
     async def _analyze(
         self, items: list[Item], repeats: dict[str, int], now: datetime
     ) -> list[Analysis]:
         mentions = [item.mention for item in items]
+        started = time.perf_counter()
         analyses = await asyncio.to_thread(
-            analyze, mentions, self.classifier, self.config.urgency, self.brand, repeats, now
+            analyze,
+            mentions,
+            self.classifier,
+            self.config.urgency,
+            self.brand,
+            repeats,
+            now,
+            self.intent_model,
         )
+        if self.timing is not None:
+            self.timing("classify", time.perf_counter() - started, len(items))
         if len(analyses) != len(items):
             raise ValueError(f"classifier returned {len(analyses)} results for {len(items)}")
         return analyses
@@ -174,9 +208,25 @@ class Pipeline:
             others=[t for t in others if t != item.mention.text],
             probs=dict(item.analysis.get("probs") or {}),
             language=language,
+            thread=self._thread(item),
         )
+        started = time.perf_counter()
         draft = await self.responder.draft(context)
+        if self.timing is not None:
+            self.timing("draft", time.perf_counter() - started, 1)
         self.store.set_draft(item.id, draft.text, draft_meta(draft))
+
+    def _thread(self, item: Item) -> tuple[ThreadTurn, ...]:
+        """The other messages of ``item``'s conversation and our replies, oldest first."""
+        if item.conversation_id is None:
+            return ()
+        turns: list[ThreadTurn] = []
+        for turn in self.store.conversation(item.id, THREAD_TURNS):
+            if turn.mention_id != item.id:
+                turns.append(ThreadTurn(turn.author, turn.text, ours=False))
+            if turn.reply:
+                turns.append(ThreadTurn(self.config.brand.name, turn.reply, ours=True))
+        return tuple(turns)
 
     async def rescore(self, limit: int = 500) -> int:
         """Re-score items waiting for a human, so unanswered urgent ones age toward their SLA.
@@ -233,6 +283,8 @@ def draft_meta(draft: Draft) -> dict[str, Any]:
         "knowledge": list(draft.knowledge),
         "fallback_reason": draft.fallback_reason,
         "safe": draft.safe,
+        "notes": list(draft.notes),
+        "based_on": draft.based_on,
     }
 
 

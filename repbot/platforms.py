@@ -4,8 +4,9 @@ A :class:`Platform` says how long a reply may be and how the platform counts it,
 handles look and how a reply names one, whether repbot can post there and which template
 family (``social``, ``forum``, ``review``, ``other``) it falls back to. Connectors contribute
 the platforms they serve (``Connector.platforms``, registered when the class is defined and
-loaded from the ``repbot.connectors`` entry points on first use); ``GENERIC`` holds the
-platforms that appear in data (file imports, webhooks, the demo) but have no connector yet.
+loaded from the ``repbot.connectors`` entry points on first use). A platform no connector
+declares (a file import of something new) gets the defaults: "other" family, no handles, no
+replies.
 Config validation, reply limits, templates and the Slack cards all read from here.
 
 Handles come from the platform (or from a webhook or a file), so they are untrusted text. A
@@ -41,9 +42,6 @@ Unit = Literal["chars", "weighted", "utf8", "graphemes"]
 Family = Literal["social", "forum", "review", "other"]
 FAMILIES: tuple[Family, ...] = ("social", "forum", "review", "other")
 
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_DOMAIN = rf"(?:{_LABEL}\.)+[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?"
-_MASTODON_USER = r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,28}[A-Za-z0-9_])?"
 
 RESERVED = frozenset({"everyone", "here", "channel", "all", "admin", "moderators"})
 """Names that notify a crowd somewhere (Slack, Discord, Reddit): never an address."""
@@ -60,10 +58,6 @@ class Limit:
 
 DEFAULT_LIMIT = Limit(1_000)
 """A readable length for platforms without a known limit (posted by hand)."""
-
-
-def _not_numeric_tld(name: str) -> bool:
-    return not name.rsplit(".", 1)[-1].isdigit()
 
 
 @dataclass(frozen=True)
@@ -93,51 +87,20 @@ class Platform:
     emoji: str = ":globe_with_meridians:"
 
 
-# Generic defaults: platforms seen in data (file imports, webhooks, the demo sample) that
-# have no connector yet. Each moves to its connector's ``platforms`` when the connector lands.
-GENERIC: tuple[Platform, ...] = (
-    Platform(
-        "mastodon",
-        "social",
-        Limit(500, url_length=23),
-        HandleSyntax(re.compile(rf"{_MASTODON_USER}(?:@{_DOMAIN})?"), "@{handle}", 284),
-    ),
-    Platform(
-        "bluesky",
-        "social",
-        Limit(300, "graphemes"),
-        HandleSyntax(re.compile(_DOMAIN), "@{handle}", 253, valid=_not_numeric_tld),
-    ),
-    Platform(
-        "hackernews",
-        "forum",
-        Limit(2_000),
-        HandleSyntax(re.compile(r"[A-Za-z0-9_-]{2,15}"), "{handle}", 15),
-    ),
-    Platform("google_business", "review", Limit(4_096, "utf8")),
-    Platform("trustpilot", "review", Limit(2_000)),
-    Platform("yelp", "review", Limit(5_000)),
-    Platform("app_store", "review", Limit(5_970)),
-    Platform("google_play", "review", Limit(350)),
-    Platform("rss"),
-)
-
-_registry: dict[str, Platform] = {p.name: p for p in GENERIC}
-_generic = {p.name for p in GENERIC}
+_registry: dict[str, Platform] = {}
 _contributions_loaded = False
 
 
 def register_platform(entry: Platform) -> Platform:
-    """Add ``entry`` to the registry (a connector's declaration replaces a generic default).
+    """Add ``entry`` to the registry.
 
     Registering the same definition twice is harmless; two different definitions of one
     name are a ConfigError.
     """
     known = _registry.get(entry.name)
-    if known is not None and known != entry and entry.name not in _generic:
+    if known is not None and known != entry:
         raise ConfigError([f"platform {entry.name!r} is declared twice, differently"])
     _registry[entry.name] = entry
-    _generic.discard(entry.name)
     return entry
 
 

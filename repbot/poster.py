@@ -11,16 +11,24 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from repbot import workflow
+from repbot import platforms, workflow
 from repbot.connector import Connector
 from repbot.errors import PostError, StoreError
-from repbot.models import State, utcnow
+from repbot.models import utcnow
 from repbot.secrets import redact
 from repbot.store import Item, PostIntent, Store
 
 log = logging.getLogger(__name__)
 MANUAL = "post manually: this source has no reply API"
 _FAR_FUTURE = timedelta(days=3650)
+
+
+def can_post(item: Item, connector: Connector | None) -> bool:
+    """Whether repbot posts ``item``'s reply itself: its source can reply and so can its
+    platform (a review imported through ``file`` or a webhook is posted by a human)."""
+    if connector is None or not connector.can_reply:
+        return False
+    return platforms.platform(item.mention.platform).can_reply
 
 
 class Poster:
@@ -58,12 +66,13 @@ class Poster:
         return resolved
 
     async def run_once(self, limit: int = 20) -> int:
-        """Post up to ``limit`` approved items that are due; returns how many were attempted."""
+        """Post up to ``limit`` approved items that are due (undo window over, retry time come);
+        returns how many were attempted."""
         done = 0
         used: dict[str, int] = {}  # posts this month per source, counted once per pass
-        for item in self.store.pending(State.APPROVED, limit, self.clock()):
+        for item in self.store.due_posts(self.clock(), limit):
             connector = self.connectors.get(item.source)
-            if connector is None or not connector.can_reply:
+            if connector is None or not can_post(item, connector):
                 self.store.hold(item.id, MANUAL, self.clock() + _FAR_FUTURE)
                 continue
             if self._over_budget(item, connector, used):

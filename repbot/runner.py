@@ -2,9 +2,10 @@
 for every connector.
 
 Policy: a transient error backs off exponentially with full jitter; a rate limit waits for the
-platform's Retry-After/reset; an auth error disables the source and records an alert. Pages are
-stored with their cursor in one transaction, so a crash never loses or repeats a page; a record
-the store cannot keep is counted as malformed and skipped, never holding the cursor back.
+platform's Retry-After/reset (plus up to 5 % jitter); an auth error disables the source and
+records an alert. Pages are stored with their cursor in one transaction, so a crash never loses
+or repeats a page; a record the store cannot keep is counted as malformed and skipped, never
+holding the cursor back.
 After ``FAILING_AFTER`` consecutive failed polls (any error) a source shows as failing in
 /healthz and raises one alert; its first success after that raises a recovery alert.
 """
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from repbot import followups
 from repbot.connector import Connector
 from repbot.errors import AuthError, RateLimited, TransientError
 from repbot.models import Page, storable_text
@@ -37,8 +39,12 @@ class PollResult:
     malformed: int = 0
     pages: int = 0
     new_ids: list[int] = field(default_factory=list)
+    revised: int = 0
+    """Stored mentions the author edited (re-drafted when still open)."""
     skipped_reason: str | None = None
     error: str | None = None
+    error_kind: str | None = None
+    """``auth``, ``rate_limited``, ``transient`` or ``other`` when the poll failed."""
 
 
 @dataclass
@@ -52,6 +58,12 @@ class Backoff:
     def delay(self, failures: int) -> float:
         """Seconds to wait after ``failures`` consecutive failures."""
         return self.rng.uniform(0, min(self.cap, self.base * 2 ** max(0, failures - 1)))
+
+    def after(self, retry_after: float) -> float:
+        """A platform's Retry-After plus up to 5 % more: never early, and clients told the same
+        reset time do not all come back in the same instant."""
+        wait = max(0.0, retry_after)
+        return wait + self.rng.uniform(0, 0.05 * wait)
 
 
 class SourceRunner:
@@ -82,6 +94,12 @@ class SourceRunner:
         """The source name."""
         return self.connector.name
 
+    def _polls_here(self) -> bool:
+        """Whether this daemon polls the source now: always on SQLite; on PostgreSQL while it
+        holds the source's advisory lock (several daemons, one poller per source)."""
+        hold = getattr(self.store, "hold_source", None)
+        return hold is None or bool(hold(self.name))
+
     def disabled(self) -> bool:
         """True when an auth failure disabled this source."""
         return any(s.disabled for s in self.store.source_status() if s.source == self.name)
@@ -92,6 +110,9 @@ class SourceRunner:
         if self.disabled():
             result.skipped_reason = "disabled"
             return result
+        if not self._polls_here():
+            result.skipped_reason = "polled by another daemon"
+            return result
         wait = self.not_before - self.clock()
         if wait > 0:
             result.skipped_reason = f"waiting {wait:.0f}s (backoff)"
@@ -100,7 +121,7 @@ class SourceRunner:
         while result.pages < self.max_pages:
             try:
                 page = await self.connector.fetch(cursor)
-                stored = self.store.ingest(self.name, page.mentions, page.cursor)
+                stored = followups.ingest(self.store, self.name, page.mentions, page.cursor)
             except Exception as exc:  # noqa: BLE001 - every failure goes through the policy
                 self._fail(exc, result)
                 return result
@@ -126,6 +147,7 @@ class SourceRunner:
         result.pages += 1
         result.new += len(stored.new_ids)
         result.new_ids += stored.new_ids
+        result.revised += len(stored.revised_ids)
         result.duplicates += stored.duplicates
         malformed = page.malformed + stored.malformed
         result.malformed += malformed
@@ -147,6 +169,7 @@ class SourceRunner:
     def _fail(self, exc: Exception, result: PollResult) -> None:
         message = storable_text(redact(f"{type(exc).__name__}: {exc}"))  # may quote a record
         result.error = message
+        result.error_kind = error_kind(exc)
         self.failures += 1
         if isinstance(exc, AuthError):
             self.store.record_source_result(self.name, message, disable=True)
@@ -155,7 +178,7 @@ class SourceRunner:
             return
         if isinstance(exc, RateLimited):
             delay = (
-                exc.retry_after
+                self.backoff.after(exc.retry_after)
                 if exc.retry_after is not None
                 else self.backoff.delay(self.failures)
             )
@@ -177,3 +200,12 @@ class SourceRunner:
         self.store.add_alert(self.name, kind, message)
         if self.on_alert:
             self.on_alert(self.name, kind, message)
+
+
+def error_kind(exc: Exception) -> str:
+    """The metrics label of a poll failure."""
+    if isinstance(exc, AuthError):
+        return "auth"
+    if isinstance(exc, RateLimited):
+        return "rate_limited"
+    return "transient" if isinstance(exc, TransientError) else "other"

@@ -1,4 +1,5 @@
-"""A local stand-in for a platform's reply API, so the demo and file sources can post.
+"""A local stand-in for a platform's reply API, so the demo can post (demo only: every screen
+that shows a sandbox post says so; ``file`` and ``webhook`` items go to "post manually").
 
 Replies land in a SQLite table under ``sandbox_dir``, keyed by idempotency key: posting the
 same key twice returns the first reply, like a platform that honours idempotency keys, which
@@ -68,6 +69,7 @@ class Sandbox:
             "CREATE TABLE IF NOT EXISTS posts (id INTEGER PRIMARY KEY, idempotency_key TEXT UNIQUE,"
             " platform TEXT, in_reply_to TEXT, text TEXT, posted_at TEXT)"
         )
+        self.conn.execute("CREATE INDEX IF NOT EXISTS posts_reply_to ON posts (in_reply_to)")
         self.export()
 
     def post(self, mention: Mention, text: str, key: str) -> PostedReply:
@@ -132,6 +134,14 @@ class Sandbox:
             return None
         reply_id = f"sandbox-{row[0]}"
         return PostedReply(external_id=reply_id, url=f"sandbox://{row[1]}/{reply_id}")
+
+    def reply_to(self, external_id: str) -> PostedReply | None:
+        """The first reply posted to the mention ``external_id``, if any."""
+        row = self.conn.execute(
+            "SELECT idempotency_key FROM posts WHERE in_reply_to = ? ORDER BY id LIMIT 1",
+            (external_id,),
+        ).fetchone()
+        return self.find(row[0]) if row else None
 
     def all(self) -> list[dict[str, str]]:
         """Every sandbox post, oldest first."""

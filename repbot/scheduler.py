@@ -31,16 +31,24 @@ class Scheduler:
         self._running: set[asyncio.Task[Any]] = set()
 
     def every(self, name: str, seconds: float, func: JobFunc, *, start_now: bool = True) -> None:
-        """Run ``func`` every ``seconds`` (first run immediately unless ``start_now`` is False)."""
+        """Run ``func`` every ``seconds`` (first run immediately unless ``start_now`` is False:
+        then after one interval)."""
+        # APScheduler reads next_run_time=None as "paused": leave it out to start after a period.
+        first = {"next_run_time": datetime.now(UTC)} if start_now else {}
         self._scheduler.add_job(
             self._tracked(name, func),
             IntervalTrigger(seconds=seconds, timezone=UTC),
             id=name,
             name=name,
             misfire_grace_time=max(1, int(seconds) + 1),
-            next_run_time=datetime.now(UTC) if start_now else None,
             replace_existing=True,
+            **first,
         )
+
+    def remove(self, name: str) -> None:
+        """Stop scheduling ``name`` (a run in progress finishes); no-op if there is none."""
+        if self._scheduler.get_job(name) is not None:
+            self._scheduler.remove_job(name)
 
     def next_runs(self) -> dict[str, datetime | None]:
         """When each job runs next."""

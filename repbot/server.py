@@ -1,4 +1,4 @@
-"""The daemon's one aiohttp server: health, metrics, and the routes subsystems add
+"""The daemon's one aiohttp server: health, readiness, metrics, and the routes subsystems add
 (web console at ``/``, ``/slack/events``, ``/webhooks/{source_name}``)."""
 
 from __future__ import annotations
@@ -6,17 +6,20 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from aiohttp import web
 
 from repbot.errors import RepbotError
+from repbot.metrics import CONTENT_TYPE, Metrics
 from repbot.runner import FAILING_AFTER
+from repbot.secrets import redact
 from repbot.store import SourceStatus, Store
 
 HealthExtra = Callable[[], dict[str, Any]]
 STORE_KEY = web.AppKey("store", Store)
+METRICS_KEY = web.AppKey("metrics", Metrics)
 
 
 def is_loopback(host: str) -> bool:
@@ -60,49 +63,75 @@ def _source_health(s: SourceStatus) -> dict[str, Any]:
     }
 
 
-def metrics_text(store: Store, extra: dict[str, float] | None = None) -> str:
-    """Prometheus text exposition of queue depth, source health and response times."""
-    lines = ["# TYPE repbot_mentions gauge"]
-    lines += [f'repbot_mentions{{state="{k}"}} {v}' for k, v in sorted(store.counts().items())]
-    lines.append("# TYPE repbot_source_failures gauge")
-    for s in store.source_status():
-        lines.append(f'repbot_source_failures{{source="{s.source}"}} {s.failures}')
-        lines.append(f'repbot_source_disabled{{source="{s.source}"}} {int(s.disabled)}')
-    lines.append("# TYPE repbot_response_seconds summary")
-    for stage, summary in store.response_times().items():
-        for quantile in ("p50", "p95"):
-            if quantile in summary:
-                q = "0.5" if quantile == "p50" else "0.95"
-                lines.append(
-                    f'repbot_response_seconds{{stage="{stage}",quantile="{q}"}} '
-                    f"{summary[quantile]:.3f}"
-                )
-        lines.append(f'repbot_response_seconds_count{{stage="{stage}"}} {int(summary["count"])}')
-    for name, value in (extra or {}).items():
-        lines.append(f"{name} {value}")
-    return "\n".join(lines) + "\n"
+def readiness(
+    store: Store, model_loaded: bool, sources: Collection[str] | None = None
+) -> dict[str, Any]:
+    """The /readyz document: ``ready`` and each check (store writable, model loaded, sources).
+
+    ``sources`` are the configured ones (None: every source the store knows); the sources check
+    fails only when there is at least one and every one is failing or disabled.
+    """
+    checks = {
+        "store": _store_check(store),
+        "model": {"ok": model_loaded, "detail": "loaded" if model_loaded else "not loaded"},
+        "sources": _sources_check(store, sources),
+    }
+    return {"ready": all(c["ok"] for c in checks.values()), "checks": checks}
+
+
+def _store_check(store: Store) -> dict[str, Any]:
+    try:
+        store.check_writable()
+    except RepbotError as exc:
+        return {"ok": False, "detail": redact(str(exc))}
+    except Exception as exc:  # noqa: BLE001 - a closed or broken store is "not ready"
+        return {"ok": False, "detail": redact(f"{type(exc).__name__}: {exc}")}
+    return {"ok": True, "detail": "writable"}
+
+
+def _sources_check(store: Store, names: Collection[str] | None) -> dict[str, Any]:
+    try:
+        known = {s.source: _source_health(s)["status"] for s in store.source_status()}
+    except Exception as exc:  # noqa: BLE001 - an unreadable store says nothing about sources
+        return {"ok": False, "detail": redact(f"{type(exc).__name__}: {exc}"), "failing": []}
+    wanted = sorted(known if names is None else names)
+    failing = [n for n in wanted if known.get(n, "ok") != "ok"]
+    ok = not wanted or len(failing) < len(wanted)
+    detail = f"{len(wanted) - len(failing)} of {len(wanted)} source(s) healthy"
+    return {"ok": ok, "detail": detail, "failing": failing}
 
 
 def build_app(
     store: Store,
     *,
     health_extra: HealthExtra | None = None,
-    metrics_extra: Callable[[], dict[str, float]] | None = None,
+    metrics: Metrics | None = None,
+    model_loaded: Callable[[], bool] = lambda: True,
+    sources: Callable[[], Collection[str]] | None = None,
 ) -> web.Application:
-    """The application with /healthz and /metrics; callers add the console and Slack routes."""
+    """The application with /healthz, /readyz and /metrics; callers add the other routes.
+
+    ``metrics`` is the daemon's (a fresh :class:`~repbot.metrics.Metrics` when omitted);
+    ``model_loaded`` and ``sources`` feed the readiness checks.
+    """
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[STORE_KEY] = store
+    app[METRICS_KEY] = metrics = metrics or Metrics(store)
     started = time.monotonic()
 
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response(health(store, started, health_extra))
 
-    async def metrics(_: web.Request) -> web.Response:
-        extra = metrics_extra() if metrics_extra else None
-        return web.Response(text=metrics_text(store, extra), content_type="text/plain")
+    async def readyz(_: web.Request) -> web.Response:
+        body = readiness(store, model_loaded(), sources() if sources else None)
+        return web.json_response(body, status=200 if body["ready"] else 503)
+
+    async def metrics_view(_: web.Request) -> web.Response:
+        return web.Response(body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE})
 
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_view)
     return app
 
 

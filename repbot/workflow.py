@@ -9,8 +9,9 @@ when the row is no longer in one of the expected states. A store holds no rule o
 
 from __future__ import annotations
 
+import random
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -22,13 +23,16 @@ if TYPE_CHECKING:  # the store imports this module; its types are only annotatio
 
 TRANSITIONS: dict[State, frozenset[State]] = {
     State.NEW: frozenset({State.CLASSIFIED, State.SKIPPED, State.FAILED}),
-    State.CLASSIFIED: frozenset({State.DRAFTED, State.SKIPPED, State.FAILED}),
+    State.CLASSIFIED: frozenset({State.DRAFTED, State.SKIPPED, State.FAILED, State.NEW}),
     State.DRAFTED: frozenset({State.AWAITING_APPROVAL, State.SKIPPED, State.FAILED}),
     State.AWAITING_APPROVAL: frozenset(
         {State.APPROVED, State.REJECTED, State.SNOOZED, State.AWAITING_APPROVAL, State.FAILED}
+        | {State.NEW, State.SKIPPED}  # issue 14: edited (redraft) or answered on the platform
     ),
-    State.SNOOZED: frozenset({State.AWAITING_APPROVAL, State.APPROVED, State.REJECTED}),
-    State.APPROVED: frozenset({State.POSTING, State.POSTED, State.FAILED}),
+    State.SNOOZED: frozenset(
+        {State.AWAITING_APPROVAL, State.APPROVED, State.REJECTED, State.NEW, State.SKIPPED}
+    ),
+    State.APPROVED: frozenset({State.POSTING, State.POSTED, State.FAILED, State.AWAITING_APPROVAL}),
     State.POSTING: frozenset({State.POSTED, State.APPROVED, State.FAILED}),
     State.FAILED: frozenset(
         {State.NEW, State.CLASSIFIED, State.APPROVED, State.POSTED, State.SKIPPED}
@@ -37,7 +41,8 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     State.REJECTED: frozenset({State.AWAITING_APPROVAL}),
     State.SKIPPED: frozenset({State.NEW}),
 }
-"""The allowed edges. ``approved → posted`` is "post manually"; ``failed → …`` is requeue."""
+"""The allowed edges. ``approved → posted`` is "post manually"; ``approved → awaiting_approval``
+is an undo inside the undo window; ``failed → …`` is requeue."""
 
 _AWAITING = frozenset({State.AWAITING_APPROVAL, State.SNOOZED})
 DECISIONS: dict[str, tuple[frozenset[State], State]] = {
@@ -72,16 +77,25 @@ class RetryPolicy:
     """When a failed attempt (classify, draft or post) is retried, and when the item fails.
 
     ``attempts`` counts failures including the one just seen; the delay before the next try is
-    ``base * 2 ** (attempts - 1)`` seconds, at most ``cap``; at ``max_attempts`` it fails.
+    ``base * 2 ** (attempts - 1)`` seconds, at most ``cap``, less a random share of up to
+    ``jitter`` of it (so items that failed together, e.g. in an outage, do not all retry at the
+    same moment); at ``max_attempts`` it fails. ``jitter=0`` makes the delay exact.
     """
 
     max_attempts: int = 5
     base: float = 5.0
     cap: float = 3600.0
+    jitter: float = 0.5
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.jitter <= 1.0:
+            raise ValueError(f"jitter must be between 0 and 1, not {self.jitter}")
 
     def delay(self, attempts: int) -> timedelta:
-        """The wait before the next try after ``attempts`` failures."""
-        return timedelta(seconds=min(self.cap, self.base * 2 ** max(0, attempts - 1)))
+        """The wait before the next try after ``attempts`` failures (jittered)."""
+        full = min(self.cap, self.base * 2 ** max(0, attempts - 1))
+        return timedelta(seconds=full * (1.0 - self.jitter * self.rng.random()))
 
     def retry_at(self, attempts: int, now: datetime, transient: bool = True) -> datetime | None:
         """When to try again after ``attempts`` failures, or None: the item fails."""
@@ -102,9 +116,11 @@ def decide(
     dedupe_key: str | None = None,
     channel: str = "web",
     posted_url: str | None = None,
+    post_after: datetime | None = None,
 ) -> Decision:
     """Record a human decision on ``mention_id`` and move it to the state the action implies.
 
+    An approval is posted from ``post_after`` on (the end of its undo window; None: at once).
     A repeated ``dedupe_key`` returns the first decision marked ``duplicate``; a decision on an
     item in a state that does not allow it raises :class:`InvalidTransition`; an approval
     without text raises :class:`StoreError`. For ``posted_manually`` the reply's link is
@@ -117,19 +133,48 @@ def decide(
         raise StoreError("an approved reply needs text")
     if action == "posted_manually":
         posted_url = posted_url or reason
-    return store.decide(
-        mention_id,
-        action,
-        actor,
-        to=to,
-        expected=expected,
-        text=text,
-        reason=reason,
-        snooze_until=snooze_until if to is State.SNOOZED else None,
-        posted_url=posted_url if to is State.POSTED else None,
-        dedupe_key=dedupe_key,
-        channel=channel,
+    with store.batch():  # the approval and its undo window commit together
+        decision = store.decide(
+            mention_id,
+            action,
+            actor,
+            to=to,
+            expected=expected,
+            text=text,
+            reason=reason,
+            snooze_until=snooze_until if to is State.SNOOZED else None,
+            posted_url=posted_url if to is State.POSTED else None,
+            dedupe_key=dedupe_key,
+            channel=channel,
+        )
+        if to is State.APPROVED and post_after is not None and not decision.duplicate:
+            store.set_post_after(mention_id, post_after)
+    return decision
+
+
+def undoable(item: Item, now: datetime) -> bool:
+    """Whether ``item`` is an approval still inside its undo window (not posting, not retried)."""
+    return (
+        item.state is State.APPROVED
+        and item.attempts == 0
+        and item.last_error is None
+        and item.post_after is not None
+        and now < item.post_after
     )
+
+
+def undo(store: Store, mention_id: int, actor: str, now: datetime, channel: str) -> Decision:
+    """approved → awaiting_approval inside the undo window, the approved text kept as the draft.
+
+    Raises :class:`InvalidTransition` when the item is not approved or its window is over (the
+    poster may have taken it: the store's compare-and-set decides that race).
+    """
+    item = store.get(mention_id)
+    if not undoable(item, now):
+        if item.state is State.APPROVED:
+            raise InvalidTransition(f"mention {mention_id}: the undo window is over")
+        check(mention_id, item.state, {State.APPROVED})
+    return store.undo(mention_id, actor, channel=channel, expected={State.APPROVED})
 
 
 def classified(
@@ -146,7 +191,7 @@ def drafted(store: Store, mention_id: int, text: str, meta: dict[str, Any]) -> N
 
 def skip(store: Store, mention_id: int, reason: str) -> None:
     """Move an item that needs no reply to skipped."""
-    store.skip(mention_id, reason, expected=sources(State.SKIPPED))
+    store.skip(mention_id, reason, expected=sources(State.SKIPPED) - _AWAITING)
 
 
 def record_failure(

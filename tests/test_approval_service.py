@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import ValidationError
 
 from repbot.approval import blocks
+from repbot.approval.accounts import AccountService
 from repbot.approval.config import WebConfig
 from repbot.approval.service import NOT_APPROVER, SAME_PERSON
 from repbot.approval.slack import SlackApproval
@@ -37,7 +38,7 @@ PEOPLE = {
     "slack": {"first": "UALICE", "second": "UBOB", "outsider": "UEVE"},
     "web": {"first": "alice", "second": "bob", "outsider": "mallory"},
 }
-RECORDED = {"slack": "slack:{}", "web": "{}"}
+RECORDED = {"slack": "slack:{}", "web": "web:{}"}
 
 
 def _config(tmp_path: Path, fake: FakeSlack, web_approvers: str = "[alice, bob]") -> str:
@@ -150,7 +151,9 @@ class Surfaces:
         if self._web_user != name:
             self.client.session.cookie_jar.clear()
             csrf = await self._csrf("/login")
-            data = {"csrf": csrf, "token": TOKEN, "name": name, "next": "/"}
+            if self.store.user_get(name) is None:  # console people are accounts (approvers)
+                AccountService(self.store).add(name, f"{name}-password", "approver", by="test")
+            data = {"csrf": csrf, "name": name, "password": f"{name}-password", "next": "/"}
             resp = await self.client.post("/login", data=data, allow_redirects=False)
             assert resp.status == 303
             self._web_user = name
@@ -294,7 +297,7 @@ async def test_a_console_user_and_a_slack_user_are_two_people(both: Surfaces) ->
     channel, ts = both.slack.message_for(item_id) or ("", "")
     assert "needs a second approver" in str(both.fake.messages[(channel, ts)]["blocks"])
     await both.act("slack", "approve", item_id, "second")
-    assert both.store.get(item_id).decided_by == "alice+slack:UBOB"
+    assert both.store.get(item_id).decided_by == "web:alice+slack:UBOB"
 
 
 async def test_console_name_alone_cannot_approve_an_urgent_draft(tmp_path: Path) -> None:
@@ -307,9 +310,9 @@ async def test_console_name_alone_cannot_approve_an_urgent_draft(tmp_path: Path)
         assert "needs a second approver" in told
         assert surfaces.store.get(item_id).state is State.AWAITING_APPROVAL
         queue = await (await client.get("/")).text()
-        assert "First approval by mallory; needs a second approver." in queue
+        assert "First approval by web:mallory; needs a second approver." in queue
         await surfaces.act("web", "approve", item_id, "first")
-        assert surfaces.store.get(item_id).decided_by == "mallory+alice"
+        assert surfaces.store.get(item_id).decided_by == "web:mallory+web:alice"
         await client.close()
         await surfaces.slack.stop()
         surfaces.store.close()

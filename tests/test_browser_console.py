@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from pydantic import SecretStr
 
+from repbot.approval.accounts import AccountService
 from repbot.approval.config import WebConfig
 from repbot.approval.web import setup_console
 from repbot.models import State
@@ -40,7 +40,8 @@ pytestmark = [
 async def console(tmp_path: Path) -> AsyncIterator[tuple[SqliteStore, str]]:
     store = SqliteStore(tmp_path / "repbot.db")
     app = web.Application()
-    cfg = WebConfig(enabled=True, token=SecretStr(TOKEN))
+    cfg = WebConfig(enabled=True)
+    AccountService(store).add("alice", TOKEN, "approver", by="test")
     setup_console(app, store, cfg, server_host="127.0.0.1", timezone="UTC")
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
@@ -69,14 +70,14 @@ async def test_login_approve_edit_and_queue_updates(
 
     await page.goto(url)
     assert "/login" in page.url
-    await page.fill("#token", TOKEN)
     await page.fill("#name", "Alice")
-    await page.click("button:has-text('Log in')")
+    await page.fill("#password", TOKEN)
+    await page.click("button:has-text('Sign in')")
     await page.wait_for_selector(f"#item-{first}")
     assert await page.locator("article.card").count() == 3
 
     await page.click(f"#item-{first} button:has-text('Approve')")
-    await page.wait_for_selector(f"#item-{first}", state="detached")
+    await page.wait_for_selector(f'.slot.left[data-id="{first}"]')  # marked in place, not moved
     assert "Approved #" in await page.inner_text("#flash")
     assert "flash=" not in page.url, "the progressive JS should update the queue in place"
 
@@ -86,15 +87,15 @@ async def test_login_approve_edit_and_queue_updates(
     await area.fill("We are on it — status page: example.com/status")
     assert "/ 280 characters" in await card.locator(".counter").inner_text()
     await card.locator("button:has-text('Approve edited reply')").click()
-    await page.wait_for_selector(f"#item-{second}", state="detached")
+    await page.wait_for_selector(f'.slot.left[data-id="{second}"]')
 
-    assert await page.locator("article.card").count() == 1
+    assert await page.locator(".slot:not(.left) article.card").count() == 1
     assert await page.inner_text("#count-awaiting") == "1"
     assert await page.locator(f"#item-{third}").count() == 1
 
     approved, edited = store.get(first), store.get(second)
     assert approved.state is State.APPROVED and approved.final_text == "So sorry — DM us?"
-    assert approved.decided_by == "Alice"
+    assert approved.decided_by == "web:alice"
     assert edited.state is State.APPROVED
     assert edited.final_text == "We are on it — status page: example.com/status"
     assert [d.action for d in store.decisions(second)] == ["edit"]
@@ -108,8 +109,9 @@ async def test_phone_layout_has_no_horizontal_scroll(
     context = await browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
     page = await context.new_page()
     await page.goto(url)
-    await page.fill("#token", TOKEN)
-    await page.click("button:has-text('Log in')")
+    await page.fill("#name", "alice")
+    await page.fill("#password", TOKEN)
+    await page.click("button:has-text('Sign in')")
     await page.wait_for_selector("article.card")
     overflow = await page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"

@@ -52,8 +52,8 @@ EXPECTED: dict[str, list[str]] = {
     "empty_console_token.yaml": [f"approval.web.token (line 6): {BLANK}"],
     "blank_source_secret.yaml": [f"sources[0].secret (line 4): {BLANK}"],
     "public_console_without_token.yaml": [
-        "approval.web.token (line 2): required because server.host (0.0.0.0) is not a loopback"
-        " address; set a token or bind to 127.0.0.1"
+        "approval.web.token (line 4): required because approval.web.break_glass is true;"
+        " set a token"
     ],
     "alias_bomb.yaml": [
         "invalid YAML (line 7, column 4): more than 100,000 values once aliases are expanded"
@@ -189,7 +189,10 @@ def test_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
 
 def test_run_refuses_public_host_without_console_token(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
-    path.write_text("server:\n  host: 0.0.0.0\nsources:\n  - {name: d, type: demo}\n")
+    path.write_text(
+        "server:\n  host: 0.0.0.0\napproval: {web: {break_glass: true}}\n"
+        "sources:\n  - {name: d, type: demo}\n"
+    )
     assert main(["check", "-c", str(path)]) == 2
 
 
@@ -219,6 +222,14 @@ def test_every_commented_example_source_validates(monkeypatch: pytest.MonkeyPatc
         "REDDIT_CLIENT_SECRET",
         "REDDIT_PASSWORD",
         "FEEDBACK_WEBHOOK_SECRET",
+        "GOOGLE_BUSINESS_CLIENT_SECRET",
+        "GOOGLE_BUSINESS_REFRESH_TOKEN",
+        "TRUSTPILOT_API_KEY",
+        "TRUSTPILOT_API_SECRET",
+        "TRUSTPILOT_PASSWORD",
+        "YELP_API_KEY",
+        "MASTODON_ACCESS_TOKEN",
+        "BLUESKY_APP_PASSWORD",
     ):
         monkeypatch.setenv(name, f"test-{name.lower()}")
     for lines in blocks:

@@ -448,7 +448,11 @@ def test_edit_boxes_take_an_x_reply_longer_than_280_code_points(tmp_path: Path) 
 
     store = SqliteStore(tmp_path / "repbot.db")
     modal = blocks.edit_modal(store.get(seed_item(store, platform="x")), "{}")
-    (field,) = [b for b in modal["blocks"] if b.get("type") == "input"]
+    (field,) = [
+        b
+        for b in modal["blocks"]
+        if b.get("type") == "input" and b["element"]["type"] == "plain_text_input"
+    ]
     assert field["element"]["max_length"] >= len(LONG_URL)
     assert input_max("x", 280) >= len(LONG_URL)
     assert input_max("trustpilot", 2000) == 2000  # counted in code points: the box is exact

@@ -23,12 +23,12 @@ API_HOSTS = (
     "www.reddit.com",
     "slack.com/api",
 )
-# Platform facts the registry still holds until connectors contribute them (issue 12, change 3).
-REGISTRY = {"platforms.py", "respond/limits.py"}
+# Counting rules the core implements by name ("weighted" is twitter-text's rule, used by X).
+REGISTRY = {"respond/limits.py"}
 # Generic fixtures may use a platform name as sample data; simulators live in connectors/.
 FIXTURES = "testing/"
-PENDING_IMPORTS = {"respond/showcase.py": "demo sample records read from connectors.demo"}
-PENDING_NAMES = {"respond/showcase.py": "the sample brand's handles per platform"}
+PENDING_IMPORTS: dict[str, str] = {}
+PENDING_NAMES: dict[str, str] = {}
 PLATFORM_STRING = re.compile(r"^(x|reddit|twitter)$|\b(x|reddit|twitter)\.com\b", re.I)
 
 

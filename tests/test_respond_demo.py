@@ -95,7 +95,8 @@ async def test_praise_reply_references_what_they_praised(responder: Responder) -
 SPANISH = "llevo una semana esperando la devolución de un cargo duplicado. Nadie me responde."
 
 
-async def test_other_language_gets_short_english_reply(responder: Responder) -> None:
+async def test_other_language_gets_short_english_reply() -> None:
+    responder = Responder(ResponderConfig(languages=["en"]), brand())  # the team writes English
     ctx = DraftContext(mention(SPANISH), sentiment="negative", intent="complaint", language="es")
     draft = await responder.draft(ctx)
     assert draft.template.startswith("replies/language.j2#")
@@ -105,10 +106,12 @@ async def test_other_language_gets_short_english_reply(responder: Responder) -> 
 
 
 async def test_supported_language_offers_to_continue_in_it() -> None:
-    responder = Responder(ResponderConfig(languages=["en", "es"]), brand())
-    ctx = DraftContext(mention(SPANISH), sentiment="negative", intent="complaint", language="es")
+    # Italian has no template set (prompts/languages/it/): English, offering Italian.
+    responder = Responder(ResponderConfig(languages=["en", "it"]), brand())
+    italian = "aspetto da una settimana il rimborso di un addebito doppio. Nessuno mi risponde."
+    ctx = DraftContext(mention(italian), sentiment="negative", intent="complaint", language="it")
     draft = await responder.draft(ctx)
-    assert "Spanish" in draft.text
+    assert "Italian" in draft.text
 
 
 def test_language_detected_when_analysis_has_none() -> None:

@@ -40,7 +40,9 @@ async def make_client(store: SqliteStore) -> AsyncIterator[MakeClient]:
 
     async def make(token: str | None = None, host: str = "127.0.0.1", **kw: Any) -> Client:
         app = web.Application()
-        cfg = WebConfig(enabled=True, token=SecretStr(token) if token else None)
+        cfg = WebConfig(
+            enabled=True, token=SecretStr(token) if token else None, break_glass=bool(token)
+        )
         setup_console(app, store, cfg, server_host=host, timezone="Europe/Paris", **kw)
         client: Client = TestClient(TestServer(app))
         await client.start_server()
@@ -92,9 +94,9 @@ def test_console_requires_token_beyond_loopback(host: str, required: bool) -> No
     assert console_requires_token(host) is required
 
 
-def test_refuses_public_host_without_token(store: SqliteStore) -> None:
+def test_refuses_break_glass_without_token(store: SqliteStore) -> None:
     with pytest.raises(ConfigError, match=r"approval\.web\.token"):
-        setup_console(web.Application(), store, WebConfig(), server_host="0.0.0.0")
+        setup_console(web.Application(), store, WebConfig(break_glass=True), server_host="0.0.0.0")
 
 
 async def test_loopback_without_token_shows_queue_and_approves(
@@ -110,7 +112,7 @@ async def test_loopback_without_token_shows_queue_and_approves(
     assert resp.status == 200 and "Approved #" in await resp.text()
     item = store.get(item_id)
     assert item.state is State.APPROVED and item.final_text == "Checking now!"
-    assert item.decided_by == "web"
+    assert item.decided_by == "local"
     assert store.decisions(item_id)[0].action == "approve"
 
 
@@ -133,13 +135,13 @@ async def test_token_login_sets_hardened_cookie(
     assert resp.status == 303 and resp.headers["Location"].startswith("/login")
 
     bad = await login(client, token="nope")
-    assert bad.status == 401 and "Wrong token" in await bad.text()
+    assert bad.status == 401 and "Wrong name or password" in await bad.text()
     good = await login(client)
     assert good.status == 303
     cookie = good.headers["Set-Cookie"]
     assert f"{COOKIE}=" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
     html, _ = await page(client)
-    assert "alice" in html and "Dana (@dana)" in html
+    assert "break-glass" in html and "Dana (@dana)" in html
 
 
 async def test_tampered_cookie_is_not_a_login(make_client: MakeClient, store: SqliteStore) -> None:
@@ -157,12 +159,17 @@ async def test_tampered_cookie_is_not_a_login(make_client: MakeClient, store: Sq
 async def test_decisions_are_recorded_with_the_login_name(
     make_client: MakeClient, store: SqliteStore
 ) -> None:
+    from repbot.approval.accounts import AccountService
+
     item_id = seed_item(store)
-    client = await make_client(TOKEN)
-    await login(client, name="alice")
+    AccountService(store).add("alice", "alice-password", "approver", by="test")
+    client = await make_client()
+    _, csrf = await page(client, "/login")
+    form = {"csrf": csrf, "name": "alice", "password": "alice-password", "next": "/"}
+    await client.post("/login", data=form)
     _, csrf = await page(client)
     await client.post(f"/items/{item_id}/approve", data={"csrf": csrf})
-    assert store.get(item_id).decided_by == "alice"
+    assert store.get(item_id).decided_by == "web:alice"
 
 
 async def test_csrf_is_required(make_client: MakeClient, store: SqliteStore) -> None:
@@ -299,7 +306,7 @@ async def test_web_decision_updates_the_slack_message(
         _, csrf = await page(client)
         await client.post(f"/items/{item_id}/approve", data={"csrf": csrf})
         (update,) = fake.calls_to("chat.update")
-        assert "Approved* by web" in str(update.args["blocks"])
+        assert "Approved* by local" in str(update.args["blocks"])
         await slack.stop()
 
 
@@ -314,7 +321,9 @@ async def test_attach_approval_wires_console_and_slack_http_route(store: SqliteS
     from repbot.approval.wiring import attach_approval
     from repbot.config import Config
 
-    public = Config.model_validate({"server": {"host": "0.0.0.0"}})
+    public = Config.model_validate(
+        {"server": {"host": "0.0.0.0"}, "approval": {"web": {"break_glass": True}}}
+    )
     with pytest.raises(ConfigError):
         attach_approval(web.Application(), store, public)
 
@@ -323,7 +332,7 @@ async def test_attach_approval_wires_console_and_slack_http_route(store: SqliteS
         {
             "server": {"host": "0.0.0.0"},
             "approval": {
-                "web": {"token": TOKEN},
+                "web": {"token": TOKEN, "break_glass": True},
                 "slack": {
                     "mode": "http",
                     "bot_token": "xoxb-1",

@@ -196,7 +196,7 @@ def test_the_store_holds_no_state_rule() -> None:
 
 
 def test_retry_policy_doubles_up_to_the_cap_then_fails() -> None:
-    policy = RetryPolicy(max_attempts=4, base=5.0, cap=12.0)
+    policy = RetryPolicy(max_attempts=4, base=5.0, cap=12.0, jitter=0.0)
     now = utcnow()
     assert [policy.retry_at(a, now) for a in (1, 2, 3)] == [
         now + timedelta(seconds=5),
@@ -209,7 +209,7 @@ def test_retry_policy_doubles_up_to_the_cap_then_fails() -> None:
 
 def test_pipeline_failures_retry_then_fail(repbot_store: SqliteStore) -> None:
     mid = _in_state(repbot_store, State.NEW)
-    policy = RetryPolicy(max_attempts=3, base=5.0)
+    policy = RetryPolicy(max_attempts=3, base=5.0, jitter=0.0)
     now = utcnow()
     first = workflow.record_failure(repbot_store, repbot_store.get(mid), "boom", policy, now)
     second = workflow.record_failure(repbot_store, repbot_store.get(mid), "boom", policy, now)
@@ -224,7 +224,7 @@ def test_pipeline_failures_retry_then_fail(repbot_store: SqliteStore) -> None:
 def test_post_failures_use_the_same_policy(repbot_store: SqliteStore) -> None:
     mid = _in_state(repbot_store, State.POSTING)
     now = utcnow()
-    policy = RetryPolicy(max_attempts=2, base=5.0)
+    policy = RetryPolicy(max_attempts=2, base=5.0, jitter=0.0)
     retry = workflow.post_failed(repbot_store, repbot_store.get(mid), "503", policy, now)
     assert retry == now + timedelta(seconds=5)
     assert repbot_store.get(mid).state is State.APPROVED

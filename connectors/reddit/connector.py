@@ -14,6 +14,7 @@ request would be refused. The runner does the waiting.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import re
@@ -21,11 +22,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
-
-import praw
-import prawcore
-from praw.exceptions import PRAWException, RedditAPIException
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from repbot import paging
 from repbot.connector import Connector, ConnectorConfig
@@ -35,8 +32,11 @@ from repbot.platforms import HandleSyntax, Limit, Platform
 from repbot.secrets import register_secret
 
 from . import mapping
-from .client import NO_PACING_WINDOW, GuardedRequestor, RateState, short
+from .client import NO_PACING_WINDOW, RateState, short
 from .config import RedditConfig
+
+if TYPE_CHECKING:
+    import praw
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,8 @@ class RedditConnector(Connector):
 
     def __init__(self, name: str, config: ConnectorConfig) -> None:
         super().__init__(name, config)
+        # The client library loads with the source (start-up), never in the middle of a poll.
+        importlib.import_module("praw")
         assert isinstance(config, RedditConfig)
         self.cfg: RedditConfig = config
         for secret in (config.client_secret, config.password):
@@ -160,6 +162,10 @@ class RedditConnector(Connector):
 
     def _client(self) -> praw.Reddit:
         if self._reddit is None:
+            import praw
+
+            from .requestor import GuardedRequestor
+
             cfg = self.cfg
             self._reddit = praw.Reddit(
                 client_id=cfg.client_id,
@@ -384,6 +390,9 @@ class RedditConnector(Connector):
         kind, _, thing_id = fullname.partition("_")
         if kind not in ("t1", "t3") or not thing_id:
             raise PostError(f"cannot reply to Reddit thing {fullname!r}", transient=False)
+        import prawcore
+        from praw.exceptions import PRAWException, RedditAPIException
+
         try:
             self._guard()
             parent = reddit.comment(thing_id) if kind == "t1" else reddit.submission(thing_id)
@@ -429,6 +438,9 @@ class RedditConnector(Connector):
 
     def _get(self, path: str, params: dict[str, Any]) -> Any:
         """GET ``path`` through praw (one HTTP request), mapping failures to repbot errors."""
+        import prawcore
+        from praw.exceptions import PRAWException
+
         self._guard()
         reddit = self._client()
         try:

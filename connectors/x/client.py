@@ -5,16 +5,18 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
-import tweepy
 from pydantic import SecretStr
 from yarl import URL
 
 from repbot.errors import AuthError, ConnectorError, RateLimited, TransientError
 
 from .mapping import int_or_none
+
+if TYPE_CHECKING:
+    import tweepy
 
 REAL_HOST = "api.twitter.com"
 
@@ -66,6 +68,8 @@ class StaleToken(ConnectorError):
 
 async def translate(exc: tweepy.TweepyException, endpoint: str) -> ConnectorError:
     """Map a tweepy exception to repbot's error tree (never including credentials)."""
+    import tweepy
+
     if not isinstance(exc, tweepy.HTTPException):
         return TransientError(f"X {endpoint}: {short(exc)}")
     detail = "; ".join(str(m) for m in exc.api_messages)[:300]

@@ -13,6 +13,7 @@ or :class:`~repbot.errors.AuthError` and the runner acts.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import re
@@ -20,11 +21,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import aiohttp
-import tweepy
-from tweepy.asynchronous import AsyncClient
 
 from repbot import paging
 from repbot.connector import Connector, ConnectorConfig
@@ -44,6 +43,9 @@ from .mapping import (
     status_url,
     to_mention,
 )
+
+if TYPE_CHECKING:
+    from tweepy.asynchronous import AsyncClient
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,8 @@ class XConnector(Connector):
 
     def __init__(self, name: str, config: ConnectorConfig) -> None:
         super().__init__(name, config)
+        # The client library loads with the source (start-up), never in the middle of a poll.
+        importlib.import_module("tweepy.asynchronous")
         assert isinstance(config, XConfig)
         self.cfg: XConfig = config
         for secret in (
@@ -447,6 +451,8 @@ class XConnector(Connector):
 
     def _ensure_client(self) -> AsyncClient:
         if self._client is None:
+            from tweepy.asynchronous import AsyncClient
+
             cfg = self.cfg
             middlewares = (rebase_middleware(cfg.api_base_url),) if cfg.api_base_url else ()
             self._session = aiohttp.ClientSession(
@@ -519,6 +525,8 @@ class XConnector(Connector):
         now = time.time()
         if budget:
             self._check_budget(endpoint, now)
+        import tweepy
+
         client = self._ensure_client()
         self.requests_made += 1
         try:

@@ -7,13 +7,16 @@ JSON in ``private_metadata`` so a submission can update the message it came from
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from repbot import platforms
 from repbot.approval import render
 from repbot.models import State
 from repbot.respond import limits
-from repbot.store.base import Decision, Item
+from repbot.store.base import Claim, Decision, Item
+from repbot.store.threads import Turn
 
 Block = dict[str, Any]
 
@@ -22,15 +25,26 @@ ACTION_EDIT = "repbot_edit"
 ACTION_REJECT = "repbot_reject"
 ACTION_SNOOZE = "repbot_snooze"
 ACTION_MARK_POSTED = "repbot_mark_posted"
+ACTION_UNDO = "repbot_undo"
+ACTION_CLAIM = "repbot_claim"
+ACTION_TAKEOVER = "repbot_takeover"
+ACTION_RELABEL = "repbot_relabel"
 CALLBACK_EDIT = "repbot_edit_submit"
 CALLBACK_REJECT = "repbot_reject_submit"
 CALLBACK_POSTED = "repbot_posted_submit"
 INPUT_BLOCK = "repbot_input"
 INPUT_ACTION = "value"
+OVERRIDE_BLOCK = "repbot_override"
+OVERRIDE_ACTION = "confirm"
+OVERRIDE_VALUE = "override"
 DRAFT_EVENT = "repbot_draft"
 """The ``metadata.event_type`` of every draft message."""
 
 _SECTION_MAX = 2900
+_POSTING: Block = {
+    "type": "context",
+    "elements": [{"type": "mrkdwn", "text": ":hourglass_flowing_sand: Posting…"}],
+}
 
 
 def escape(text: str) -> str:
@@ -97,6 +111,8 @@ def header_blocks(item: Item) -> list[Block]:
     lines = [f"{emoji} {link} · {who}"]
     if mention.rating:
         lines.append(f"{render.stars(mention.rating)} ({mention.rating}/5)")
+    if item.revisions:
+        lines.append(f":pencil2: _{escape(render.revision_text(item))}_")
     if mention.title:
         lines.append(f"*{escape(mention.title)}*")
     factors = render.factors_text(item)
@@ -104,6 +120,7 @@ def header_blocks(item: Item) -> list[Block]:
         f"Sentiment: *{item.sentiment or 'n/a'}* · Urgency: *{render.urgency_text(item)}*"
         + (f" ({escape(factors)})" if factors else "")
         + (f" · Intent: {escape(item.intent)}" if item.intent else "")
+        + (" · :rotating_light: needs a senior approver" if item.analysis.get("senior") else "")
     )
     return [
         {"type": "header", "text": _text("plain_text", title)},
@@ -131,6 +148,20 @@ def _snooze_select(item_id: int) -> Block:
     }
 
 
+def _relabel_select(item_id: int) -> Block:
+    from repbot.classify.feedback import RELABELS
+
+    return {
+        "type": "static_select",
+        "action_id": ACTION_RELABEL,
+        "placeholder": _text("plain_text", "Relabel…"),
+        "options": [
+            {"text": _text("plain_text", words), "value": f"{item_id}:{label}"}
+            for label, words in RELABELS.items()
+        ],
+    }
+
+
 def approval_actions(item_id: int) -> Block:
     """The Approve / Edit / Reject / Snooze row."""
     value = str(item_id)
@@ -142,8 +173,42 @@ def approval_actions(item_id: int) -> Block:
             _button("Edit", ACTION_EDIT, value),
             _button("Reject", ACTION_REJECT, value, "danger"),
             _snooze_select(item_id),
+            _relabel_select(item_id),
         ],
     }
+
+
+def claim_actions(item_id: int, claim: Claim | None) -> Block:
+    """The "I'm on it" button (or "Take over" while someone holds a claim)."""
+    value = str(item_id)
+    button = (
+        _button("Take over", ACTION_TAKEOVER, value)
+        if claim
+        else _button("I'm on it", ACTION_CLAIM, value)
+    )
+    return {"type": "actions", "block_id": f"repbot_claim_{item_id}", "elements": [button]}
+
+
+def claim_context(claim: Claim, tz: str) -> Block:
+    """``:raising_hand: claimed by @alice · since 14:05 (until 14:20)``."""
+    since = render.local_time(claim.claimed_at, tz)
+    until = render.local_time(claim.expires, tz)
+    return _context(
+        f":raising_hand: Claimed by {actor_mrkdwn(claim.actor)} · since {since} (until {until})"
+    )
+
+
+def undo_blocks(item: Item, undo_until: datetime, now: datetime) -> list[Block]:
+    """``Posting in N s · Undo``: the reply waits out its undo window."""
+    seconds = max(0, int((undo_until - now).total_seconds() + 0.999))
+    return [
+        {
+            "type": "section",
+            "block_id": f"repbot_undo_{item.id}",
+            "text": _text("mrkdwn", f":hourglass_flowing_sand: Posting in {seconds} s"),
+            "accessory": _button("Undo", ACTION_UNDO, str(item.id), "danger"),
+        }
+    ]
 
 
 def _mark_posted_actions(item_id: int) -> Block:
@@ -155,21 +220,46 @@ def _mark_posted_actions(item_id: int) -> Block:
 
 
 def message_blocks(
-    item: Item, *, tz: str, last: Decision | None = None, pending: dict[str, Any] | None = None
+    item: Item,
+    *,
+    tz: str,
+    last: Decision | None = None,
+    pending: dict[str, Any] | None = None,
+    claim: Claim | None = None,
+    undo_until: datetime | None = None,
+    now: datetime | None = None,
+    conversation: Sequence[Turn] = (),
 ) -> list[Block]:
-    """The whole approval message for ``item`` in its current state."""
+    """The whole approval message for ``item`` in its current state; ``claim`` is its live
+    claim, ``undo_until`` the end of its undo window while that is open, ``conversation``
+    the thread it belongs to (shown compactly)."""
     blocks = header_blocks(item)
+    if len(conversation) > 1:
+        blocks.insert(3, _context(conversation_text(item, conversation)))
     if item.state is State.AWAITING_APPROVAL:
         text = pending.get("text") if pending else item.draft
         blocks.append(_draft_block(item, "Draft reply", text))
+        notes = render.draft_notes(item)
+        if notes:
+            blocks.append(_context(" · ".join(f":memo: {escape(n)}" for n in notes)))
+        if last is not None and last.action == "undo":
+            who = actor_mrkdwn(last.actor)
+            blocks.append(_context(f":leftwards_arrow_with_hook: Undone by {who}; edit kept."))
         if pending:
             who = actor_mrkdwn(str(pending.get("actor")))
             blocks.append(
                 _context(f":hourglass: First approval by {who}; needs a second approver.")
             )
+        if claim is not None:
+            blocks.append(claim_context(claim, tz))
         blocks.append(approval_actions(item.id))
+        blocks.append(claim_actions(item.id, claim))
         return blocks
     blocks.extend(status_blocks(item, tz=tz, last=last))
+    if undo_until is not None:
+        if blocks[-1] == _POSTING:
+            blocks.pop()
+        blocks.extend(undo_blocks(item, undo_until, now or undo_until))
     return blocks
 
 
@@ -186,6 +276,10 @@ def status_blocks(item: Item, *, tz: str, last: Decision | None) -> list[Block]:
         return [_section(f":zzz: *Snoozed* by {who} until {until}; it will come back here.")]
     if state is State.AWAITING_APPROVAL:
         return [_context("Back in the queue: see the newer message.")]
+    if state in (State.SKIPPED, State.NEW, State.CLASSIFIED):  # withdrawn (issue 14)
+        why = escape(item.skip_reason or "the mention changed: a new draft follows")
+        link = _link(item.posted_url, "their reply")
+        return [_section(f":heavy_check_mark: *Closed:* {why}" + (f" · {link}" if link else ""))]
     verb = "Edited and approved" if last and last.action == "edit" else "Approved"
     if last and last.action == "posted_manually":
         verb = "Marked as posted"
@@ -200,7 +294,9 @@ def status_blocks(item: Item, *, tz: str, last: Decision | None) -> list[Block]:
 def _outcome_blocks(item: Item) -> list[Block]:
     if item.state is State.POSTED:
         link = _link(item.posted_url, "View the reply") or escape(item.posted_url or "(no link)")
-        return [_section(f":outbox_tray: *Posted* · {link}")]
+        posted = [_section(f":outbox_tray: *Posted* · {link}")]
+        sandbox = [_context(f":test_tube: {render.SANDBOX_NOTE}")] if item.sandbox_post else []
+        return posted + sandbox
     if item.state is State.FAILED:
         error = escape(item.last_error or "unknown error")
         return [_section(f":warning: *Posting failed:* {error}"), _mark_posted_actions(item.id)]
@@ -210,7 +306,18 @@ def _outcome_blocks(item: Item) -> list[Block]:
         return [_section(note), _mark_posted_actions(item.id)]
     if item.last_error:
         return [_context(f":repeat: Posting will be retried: {escape(item.last_error)}")]
-    return [_context(":hourglass_flowing_sand: Posting…")]
+    return [_POSTING]
+
+
+def conversation_text(item: Item, conversation: Sequence[Turn]) -> str:
+    """The conversation so far, one compact line per message and reply."""
+    lines = [f":speech_balloon: *Conversation* ({len(conversation)} messages)"]
+    for turn in conversation:
+        here = " _(this one)_" if turn.mention_id == item.id else ""
+        lines.append(f"• *{escape(turn.author)}*{here}: {escape(turn.text[:150])}")
+        if turn.reply:
+            lines.append(f"   ↳ _us_: {escape(turn.reply[:150])}")
+    return "\n".join(lines)
 
 
 def fallback_text(item: Item) -> str:
@@ -286,6 +393,22 @@ def _input(
     return block
 
 
+def override_input() -> Block:
+    """The optional "approve despite the guardrails" checkbox of the Edit modal."""
+    option = {
+        "text": _text("plain_text", "Approve even if the guardrails flag my edit"),
+        "description": _text("plain_text", "Recorded in the audit trail."),
+        "value": OVERRIDE_VALUE,
+    }
+    return {
+        "type": "input",
+        "block_id": OVERRIDE_BLOCK,
+        "optional": True,
+        "label": _text("plain_text", "Guardrail override"),
+        "element": {"type": "checkboxes", "action_id": OVERRIDE_ACTION, "options": [option]},
+    }
+
+
 def edit_modal(item: Item, meta: str) -> Block:
     """The Edit modal, prefilled with the draft and showing the platform's length limit."""
     limit = render.length_limit(item)
@@ -300,7 +423,9 @@ def edit_modal(item: Item, meta: str) -> Block:
     context = _context(
         f"Replying to {escape(render.author_name(item))}:\n{quote(item.mention.text, 1500)}"
     )
-    return _modal(CALLBACK_EDIT, "Edit and approve", "Approve", meta, [context, field])
+    return _modal(
+        CALLBACK_EDIT, "Edit and approve", "Approve", meta, [context, field, override_input()]
+    )
 
 
 def reject_modal(item: Item, meta: str) -> Block:

@@ -75,6 +75,28 @@ class SlackConfig(BaseModel):
         return [f"approval.slack.{key}: {problem}" for key, problem in self.missing()]
 
 
+class SlackSignInConfig(BaseModel):
+    """Sign in with Slack (OpenID Connect) for the console."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str = Field(min_length=1, description="The Slack app's client id.")
+    client_secret: Secret = Field(description="The Slack app's client secret.")
+    redirect_url: str = Field(
+        pattern=r"^https?://[^/]+/auth/slack/callback$",
+        description="https://<console host>/auth/slack/callback, as set in the Slack app.",
+    )
+    team_id: str = Field(
+        pattern=r"^[TE][A-Z0-9]{2,20}$",
+        description="Only members of this workspace (T...); required, or any Slack user could"
+        " sign in.",
+    )
+    authorize_url: str = Field(
+        "https://slack.com/openid/connect/authorize", description="Authorize page (tests)."
+    )
+    api_base_url: str | None = Field(None, description="Web API base URL (tests).")
+
+
 class WebConfig(BaseModel):
     """The web console served at ``/``."""
 
@@ -82,8 +104,12 @@ class WebConfig(BaseModel):
 
     enabled: bool = True
     token: Secret | None = Field(
-        None, description="Login token; required when server.host is not a loopback address."
+        None, description="Break-glass admin token; accepted only when break_glass is true."
     )
+    break_glass: bool = Field(
+        False, description="Accept approval.web.token as an emergency admin login."
+    )
+    slack_sign_in: SlackSignInConfig | None = None
     approvers: list[str] | None = Field(
         None,
         description="Console login names allowed to decide (case-insensitive); unset: everyone"
@@ -106,6 +132,21 @@ class WebConfig(BaseModel):
         return names
 
 
+class HistoryConfig(BaseModel):
+    """The customer's history on the item page and in the Slack thread."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    across_platforms: bool = Field(
+        False,
+        description="Also list mentions on other platforms by the identical handle (off: the"
+        " same platform and handle only).",
+    )
+    slack_thread: bool = Field(
+        True, description="Reply once in the thread of a new Slack message with the history."
+    )
+
+
 class ApprovalConfig(BaseModel):
     """Where humans approve, edit, reject or snooze drafts."""
 
@@ -114,14 +155,26 @@ class ApprovalConfig(BaseModel):
     slack: SlackConfig | None = None
     web: WebConfig = Field(default_factory=lambda: WebConfig(enabled=True, token=None))
     timezone: str = Field("UTC", description="IANA zone for 'tomorrow 9:00' snoozes.")
+    history: HistoryConfig = Field(default_factory=lambda: HistoryConfig())
+    undo_seconds: float = Field(
+        30, ge=0, le=3600, description="An approved reply waits this long (Undo); 0 posts at once."
+    )
+    claim_minutes: float = Field(
+        15, gt=0, le=24 * 60, description="How long an \"I'm on it\" claim lasts."
+    )
+    senior_approvers: list[str] | None = Field(
+        None,
+        description="Slack user ids and console names who alone may approve items flagged "
+        "senior (legal, press: urgency.senior_categories); null: any approver.",
+    )
 
     _zone = field_validator("timezone")(check_timezone)
 
     def console_token_problem(self, host: str) -> str | None:
-        """Why the console may not be served on ``host`` as configured (None when it may)."""
-        if self.web.enabled and self.web.token is None and not is_loopback_host(host):
-            return (
-                f"required because server.host ({host}) is not a loopback address;"
-                " set a token or bind to 127.0.0.1"
-            )
+        """Why the console may not be served on ``host`` as configured (None when it may).
+
+        Beyond loopback the console always needs a sign-in (accounts, Slack or break-glass).
+        """
+        if self.web.enabled and self.web.break_glass and self.web.token is None:
+            return "required because approval.web.break_glass is true; set a token"
         return None

@@ -104,6 +104,15 @@ def urgency_text(item: Item) -> str:
     return "n/a" if item.urgency is None else f"{item.urgency:.2f}"
 
 
+def draft_notes(item: Item) -> list[str]:
+    """The responder's notes to the approver about the draft (holding reply, no knowledge,
+    based on an approved reply), from the draft's metadata."""
+    notes = item.draft_meta.get("notes")
+    if not isinstance(notes, list):
+        return []
+    return [str(note) for note in notes if isinstance(note, str) and note]
+
+
 def needs_manual_post(item: Item) -> bool:
     """Whether the item's platform cannot post, so a human posts it and confirms."""
     flags = (
@@ -126,3 +135,22 @@ def safe_url(url: str | None) -> str | None:
     if url and url.strip().lower().startswith(("https://", "http://")):
         return url.strip()
     return None
+
+
+# issue 14: review edits, conversations, the demo sandbox
+SANDBOX_NOTE = "sandbox (demo only): nothing was posted on the platform"
+
+
+def revision_text(item: Item) -> str:
+    """``edited 1★ → 4★ after our reply`` for an edited mention, empty when never edited."""
+    if not item.revisions:
+        return ""
+    now = item.mention.rating
+    change = (
+        f" {item.original_rating}★ → {now}★"
+        if item.original_rating and now and item.original_rating != now
+        else ""
+    )
+    times = f" ({item.revisions} times)" if item.revisions > 1 else ""
+    after = " after our reply" if item.state is State.POSTED else ""
+    return f"edited{change}{after}{times}"

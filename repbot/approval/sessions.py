@@ -1,4 +1,9 @@
-"""Console sessions kept server-side (revocable, restart-proof) and the login throttle."""
+"""Console sessions kept server-side (revocable, restart-proof) and the login throttle.
+
+A signed-in session remembers whose it is: the account id and the account's session epoch
+(``kind`` ``account``), a Slack user signed in without an account (``slack``, with the role
+derived at sign-in) or the break-glass token (``break-glass``).
+"""
 
 from __future__ import annotations
 
@@ -21,12 +26,19 @@ LOGIN_WINDOW = 300.0
 
 @dataclass(frozen=True)
 class Session:
-    """A console visitor: ``sid`` keys the CSRF token; ``authed`` once logged in."""
+    """A console visitor: ``sid`` keys the CSRF token; ``authed`` once logged in.
+
+    ``kind``, ``user_id``, ``epoch`` and ``role`` say who is signed in (see the module).
+    """
 
     sid: str
     name: str
     authed: bool
     expires: float
+    kind: str = ""
+    user_id: int | None = None
+    epoch: int = 0
+    role: str = ""
 
 
 class LoginThrottle:
@@ -91,15 +103,18 @@ class SessionStore:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def get(self, sid: str) -> tuple[str, float] | None:
-        """The (name, expiry) of a live session, or None when unknown, revoked or expired."""
+    def get(self, sid: str) -> Session | None:
+        """The live signed-in session ``sid``, or None when unknown, revoked or expired."""
         found = self._load().get(_sid_hash(sid))
-        return (found[0], found[1]) if found and found[1] > time.time() else None
+        if not found or found[1] <= time.time():
+            return None
+        name, expires, kind, user_id, epoch, role = found
+        return Session(sid, name, True, expires, kind, user_id, epoch, role)
 
     def add(self, session: Session) -> None:
         """Remember a new logged-in session."""
         live = self._load()
-        live[_sid_hash(session.sid)] = (session.name, session.expires)
+        live[_sid_hash(session.sid)] = _entry(session)
         self._save(live)
 
     def revoke(self, sid: str) -> None:
@@ -108,17 +123,36 @@ class SessionStore:
         if live.pop(_sid_hash(sid), None) is not None:
             self._save(live)
 
-    def _load(self) -> dict[str, tuple[str, float]]:
+    def _load(self) -> dict[str, _Entry]:
         try:
             raw = json.loads(self.store.kv_get(_SESSIONS_KEY) or "{}")
-            return {str(k): (str(v[0]), float(v[1])) for k, v in raw.items()}
+            return {str(k): _parse(v) for k, v in raw.items() if len(v) == 6}
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
             return {}  # unreadable: everyone logs in again, nobody gets in without a token
 
-    def _save(self, live: dict[str, tuple[str, float]]) -> None:
+    def _save(self, live: dict[str, _Entry]) -> None:
         now = time.time()
         kept = sorted(((k, v) for k, v in live.items() if v[1] > now), key=lambda kv: kv[1][1])
         self.store.kv_set(_SESSIONS_KEY, json.dumps(dict(kept[-_MAX_SESSIONS:])))
+
+
+_Entry = tuple[str, float, str, int | None, int, str]
+
+
+def _entry(s: Session) -> _Entry:
+    return (s.name, s.expires, s.kind, s.user_id, s.epoch, s.role)
+
+
+def _parse(v: list[object]) -> _Entry:
+    user_id = v[3]
+    return (
+        str(v[0]),
+        float(v[1]),  # type: ignore[arg-type]
+        str(v[2]),
+        None if user_id is None else int(user_id),  # type: ignore[call-overload]
+        int(v[4]),  # type: ignore[call-overload]
+        str(v[5]),
+    )
 
 
 def _sid_hash(sid: str) -> str:

@@ -37,7 +37,8 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from repbot.approval import blocks, render
-from repbot.approval.config import SlackConfig
+from repbot.approval.config import HistoryConfig, SlackConfig
+from repbot.approval.history import post_history_thread
 from repbot.approval.service import (
     EMPTY_EDIT,
     NOT_APPROVER,
@@ -45,10 +46,12 @@ from repbot.approval.service import (
     Request,
     Result,
     Verb,
+    claim_age,
     state_word,
 )
 from repbot.errors import ConfigError, StoreError
-from repbot.models import State
+from repbot.models import State, utcnow
+from repbot.runner import Backoff
 from repbot.store.base import Item, SlackMessage, Store
 
 log = logging.getLogger(__name__)
@@ -85,6 +88,7 @@ class SlackApproval:
         if problems:
             raise ConfigError(problems, "approval.slack")
         self.cfg, self.store, self.tz = cfg, store, brand_tz
+        self.history: HistoryConfig | None = None  # approval.history (set by attach_approval)
         self.service = service or ApprovalService(
             store, slack_approvers=cfg.approvers, two_person_threshold=cfg.two_person_threshold
         )
@@ -114,6 +118,11 @@ class SlackApproval:
         self._register()
         self._tasks: set[asyncio.Task[None]] = set()
         self._sync_lock = asyncio.Lock()
+        self.backoff = Backoff(base=1.0, cap=60.0)
+        """While Slack is unreachable, sync passes wait this long (exponential, full jitter)."""
+        self.clock: Callable[[], float] = time.monotonic
+        self._down = 0  # consecutive sync passes that found Slack unreachable
+        self._retry_at = 0.0
         self._socket: AsyncSocketModeHandler | None = None
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._own_bot_id: str | None = None
@@ -150,10 +159,10 @@ class SlackApproval:
         return True
 
     async def _connect_until_up(self) -> None:
-        delay = 1.0
+        failures = 1
         while not await self._connect_once():
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 60.0)
+            await asyncio.sleep(self.backoff.delay(failures))
+            failures += 1
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Let in-flight interaction work finish (up to ``timeout``), then disconnect."""
@@ -241,6 +250,8 @@ class SlackApproval:
         again.
         """
         done = 0
+        if self._down and self.clock() < self._retry_at:
+            return 0  # Slack was unreachable: back off rather than retry every pass
         async with self._sync_lock:
             try:
                 await self._resolve_intents()
@@ -248,7 +259,14 @@ class SlackApproval:
                 for message in self.store.slack_changed(_UPDATE_BATCH):
                     done += await self._update(message.mention_id)
             except _SLACK_DOWN as exc:
-                log.warning("Slack unreachable (%s); will retry", type(exc).__name__)
+                self._down += 1
+                delay = self.backoff.delay(self._down)
+                self._retry_at = self.clock() + delay
+                log.warning(
+                    "Slack unreachable (%s); will retry in %.1fs", type(exc).__name__, delay
+                )
+                return done
+        self._down = 0
         return done
 
     async def _deliver_new(self) -> int:
@@ -263,6 +281,7 @@ class SlackApproval:
 
     async def _post(self, item: Item, version: str) -> None:
         urgent = item.urgency is not None and item.urgency >= self.cfg.urgent_threshold
+        urgent = urgent or bool(item.analysis.get("senior"))  # legal and press: issue 15
         channel = (
             self.cfg.urgent_channel if urgent and self.cfg.urgent_channel else self.cfg.channel
         )
@@ -293,6 +312,16 @@ class SlackApproval:
             sig=_signature(rendered),
             is_open=item.state not in _FINAL,
         )
+        if self.history is not None:  # issue 13 (queue): the customer's history, once per item
+            await post_history_thread(
+                self._post_client,
+                self.store,
+                item.id,
+                channel=str(resp["channel"]),
+                ts=str(resp["ts"]),
+                tz=self.tz,
+                across_platforms=self.history.across_platforms,
+            )
 
     async def _resolve_intents(self) -> None:
         """Settle posts whose outcome is unknown: found in history → recorded, else forgotten."""
@@ -386,7 +415,8 @@ class SlackApproval:
             if message is None or message.ts is None:
                 return 0
             item = self.store.get(item_id)
-            if item.state is State.AWAITING_APPROVAL and message.state is not item.state:
+            reopened = item.state is State.AWAITING_APPROVAL and message.state is not item.state
+            if reopened and not self._undone(item_id):
                 return 0  # came back (snooze ended, reopened): _deliver_new posts a new message
             rendered = self._render(item)
             sig: str | None = _signature(rendered)
@@ -430,10 +460,24 @@ class SlackApproval:
             lock = self._locks[item_id] = asyncio.Lock()
         return lock
 
+    def _undone(self, item_id: int) -> bool:
+        """Whether the item is open again because of an undo (its message is reused)."""
+        last = next(iter(self.store.decisions(item_id, limit=1)), None)
+        return last is not None and last.action == "undo"
+
     def _render(self, item: Item) -> list[dict[str, Any]]:
         last = next(iter(self.store.decisions(item.id, limit=1)), None)
         pending = self.service.pending(item.id)
-        return blocks.message_blocks(item, tz=self.tz, last=last, pending=pending)
+        return blocks.message_blocks(
+            item,
+            tz=self.tz,
+            last=last,
+            pending=pending,
+            claim=self.service.claim_of(item.id) if item.state is State.AWAITING_APPROVAL else None,
+            undo_until=self.service.undo_deadline(item),
+            now=self.service.now(),
+            conversation=self.store.conversation(item.id, 6) if item.conversation_id else (),
+        )
 
     def message_for(self, item_id: int) -> tuple[str, str] | None:
         """The (channel, ts) of the item's current Slack message, if delivered."""
@@ -459,6 +503,10 @@ class SlackApproval:
             blocks.ACTION_REJECT,
             blocks.ACTION_SNOOZE,
             blocks.ACTION_MARK_POSTED,
+            blocks.ACTION_UNDO,
+            blocks.ACTION_CLAIM,
+            blocks.ACTION_TAKEOVER,
+            blocks.ACTION_RELABEL,
         ):
             self.app.action(action_id)(self._on_action)
         for callback in (blocks.CALLBACK_EDIT, blocks.CALLBACK_REJECT, blocks.CALLBACK_POSTED):
@@ -487,7 +535,7 @@ class SlackApproval:
             item = self.store.get(int(_meta(view)["id"]))
         except (StoreError, KeyError, ValueError):
             return None if text.strip() else EMPTY_EDIT
-        return self.service.edit_problem(item, text)
+        return self.service.edit_problem(item, text, _override(view))
 
     async def _handle_action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         user = str(body["user"]["id"])
@@ -498,10 +546,13 @@ class SlackApproval:
         raw = str(action.get("value") or action.get("selected_option", {}).get("value", ""))
         item_id, _, choice = raw.partition(":")
         ctx = _Ctx(int(item_id), user, channel, ts, f"slack:{ts}:{action.get('action_ts')}")
-        if action_id == blocks.ACTION_APPROVE:
-            await self._decide(ctx, "approve")
+        self.store.mark_first_look(ctx.item_id, utcnow())  # KPI: any click is a look (issue 16)
+        if action_id in _DIRECT:
+            await self._decide(ctx, _DIRECT[action_id])
         elif action_id == blocks.ACTION_SNOOZE:
             await self._decide(ctx, "snooze", snooze_until=render.snooze_until(choice, self.tz))
+        elif action_id == blocks.ACTION_RELABEL:
+            await self._decide(ctx, "relabel", reason=choice)
         elif await self.service.may_decide(f"slack:{user}", ctx.item_id, action_id, "slack"):
             await self._open_modal(ctx, action_id, str(body.get("trigger_id", "")))
         else:
@@ -538,7 +589,7 @@ class SlackApproval:
         callback = view.get("callback_id")
         text = _input_value(view).strip()
         if callback == blocks.CALLBACK_EDIT:
-            await self._decide(ctx, "edit", text=text)
+            await self._decide(ctx, "edit", text=text, override=_override(view))
         elif callback == blocks.CALLBACK_REJECT:
             await self._decide(ctx, "reject", reason=text or None)
         elif callback == blocks.CALLBACK_POSTED:
@@ -552,6 +603,7 @@ class SlackApproval:
         text: str | None = None,
         reason: str | None = None,
         snooze_until: datetime | None = None,
+        override: bool = False,
     ) -> None:
         request = Request(
             ctx.item_id,
@@ -562,6 +614,7 @@ class SlackApproval:
             reason=reason,
             snooze_until=snooze_until,
             dedupe=ctx.dedupe,
+            override=override,
         )
         await self._answer(ctx, await self.service.decide(request))
 
@@ -571,6 +624,9 @@ class SlackApproval:
             self.on_decision(ctx.item_id)
         if result.changed:
             await self.refresh(ctx.item_id)
+        elif result.outcome == "refused" and result.claim is not None:
+            who, age = blocks.actor_mrkdwn(result.claim.actor), claim_age(result.claim, utcnow())
+            await self._ephemeral(ctx, f"{who} is on it ({age}); use Take over to decide.")
         elif result.outcome == "refused":
             await self._ephemeral(ctx, result.reason)
         elif result.outcome == "already_decided":
@@ -627,6 +683,22 @@ def _signature(rendered: list[Any]) -> str:
 def _meta(view: dict[str, Any]) -> dict[str, Any]:
     meta: dict[str, Any] = json.loads(view.get("private_metadata") or "{}")
     return meta
+
+
+_DIRECT: dict[str, Verb] = {
+    blocks.ACTION_APPROVE: "approve",
+    blocks.ACTION_UNDO: "undo",
+    blocks.ACTION_CLAIM: "claim",
+    blocks.ACTION_TAKEOVER: "takeover",
+}
+"""Buttons decided on the click (no modal)."""
+
+
+def _override(view: dict[str, Any]) -> bool:
+    values = view.get("state", {}).get("values", {})
+    field = values.get(blocks.OVERRIDE_BLOCK, {}).get(blocks.OVERRIDE_ACTION, {})
+    chosen = field.get("selected_options") or []
+    return any(o.get("value") == blocks.OVERRIDE_VALUE for o in chosen if isinstance(o, dict))
 
 
 def _input_value(view: dict[str, Any]) -> str:

@@ -29,7 +29,7 @@ def attach_approval(
     poster); decisions wake Slack by themselves. Both surfaces share one
     :class:`~repbot.approval.service.ApprovalService` (approvers, the two-person rule, the
     length and guardrail checks on edits). Raises ConfigError when the Slack section is
-    incomplete or the console would be public without a token.
+    incomplete or break-glass is on without a token.
     """
     approval = config.approval
     guard = EditGuard(config.brand, config.responder.guardrails)
@@ -39,6 +39,7 @@ def attach_approval(
         slack = SlackApproval(approval.slack, store, brand_tz=approval.timezone, service=service)
         on_decision = _then_wake(on_decision, slack)
         slack.on_decision = on_decision
+        slack.history = approval.history if approval.history.slack_thread else None
         if approval.slack.mode == "http":
             app.router.add_post("/slack/events", slack.handle_http)
     setup_console(
@@ -50,7 +51,13 @@ def attach_approval(
         slack=slack,
         on_decision=on_decision,
         service=service,
+        history_across_platforms=approval.history.across_platforms,
     )
+    if approval.web.enabled:  # issue 16: SLA countdowns on cards, /dashboard
+        from repbot.approval.web import console_of
+        from repbot.approval.web_dashboard import attach
+
+        attach(app, console_of(app), config)
     return slack
 
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from repbot.classify.config import UrgencyConfig
 from repbot.classify.intent import SKIP_INTENTS, BrandContext, detect_intent
+from repbot.classify.intent_model import IntentPredictor, load_intent_model
 from repbot.classify.language import detect_language
-from repbot.classify.results import Classifier
-from repbot.classify.urgency import score_urgency
+from repbot.classify.results import Classifier, SentimentResult
+from repbot.classify.urgency import escalations, is_senior, score_urgency
+from repbot.errors import ModelError
 from repbot.models import Mention
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,11 @@ class Analysis:
     language: str | None
     urgency: float
     explanation: list[tuple[str, float]] = field(default_factory=list)
+    escalations: list[str] = field(default_factory=list)
+    """Escalation categories named in the mention, heaviest first (``security``, ``legal``)."""
+    senior: bool = False
+    """Flagged for a senior approver (a legal or press category or intent): routed to the
+    urgent channel; ``approval.senior_approvers``, when set, alone may approve it."""
 
     @property
     def skip(self) -> bool:
@@ -46,6 +56,15 @@ def model_text(mention: Mention) -> str:
     return mention.text
 
 
+def default_intent_predictor() -> IntentPredictor | None:
+    """The shipped intent model's n-gram head (no encoder needed); None if it cannot load."""
+    try:
+        return IntentPredictor(load_intent_model())
+    except ModelError as exc:
+        log.warning("intent model unavailable, rules only: %s", exc)
+        return None
+
+
 def analyze(
     mentions: Sequence[Mention],
     classifier: Classifier,
@@ -53,35 +72,61 @@ def analyze(
     brand: BrandContext | None,
     repeat_counts: Mapping[str, int] | None,
     now: datetime,
+    intent_model: IntentPredictor | Literal["default"] | None = "default",
 ) -> list[Analysis]:
     """Classify ``mentions`` in one batch.
 
     ``repeat_counts`` maps a mention's external_id to its author's other contacts in 24 h.
+    ``intent_model``: the learned intent model (``"default"``: the shipped n-gram head; the
+    composition root passes the full model with the shared encoder; None: rules only).
     """
     if not mentions:
         return []
-    sentiments = classifier.classify([model_text(m) for m in mentions])
+    texts = [model_text(m) for m in mentions]
+    sentiments = classifier.classify(texts)
+    predictor = default_intent_predictor() if intent_model == "default" else intent_model
+    intents = predictor.predict(texts) if predictor is not None else [None] * len(texts)
     repeats = repeat_counts or {}
-    results = []
-    for mention, sentiment in zip(mentions, sentiments, strict=True):
-        intent = detect_intent(mention, sentiment, brand)
-        urgency = score_urgency(
-            mention,
-            sentiment,
-            intent,
-            urgency_cfg,
-            repeat_contacts=repeats.get(mention.external_id, 0),
-            now=now,
+    return [
+        _one(
+            mention, sentiment, probs, urgency_cfg, brand, repeats.get(mention.external_id, 0), now
         )
-        results.append(
-            Analysis(
-                label=sentiment.label,
-                probs=dict(sentiment.probs),
-                intent=intent.intent,
-                intent_reason=intent.reason,
-                language=mention.language or detect_language(mention.text),
-                urgency=urgency.score,
-                explanation=list(urgency.explanation),
-            )
-        )
-    return results
+        for mention, sentiment, probs in zip(mentions, sentiments, intents, strict=True)
+    ]
+
+
+def _one(
+    mention: Mention,
+    sentiment: SentimentResult,
+    intent_probs: Mapping[str, float] | None,
+    cfg: UrgencyConfig,
+    brand: BrandContext | None,
+    repeats: int,
+    now: datetime,
+) -> Analysis:
+    language = mention.language or detect_language(mention.text)
+    found = escalations(mention, cfg, language)
+    intent = detect_intent(
+        mention, sentiment, brand, found=found, model=intent_probs, language=language
+    )
+    urgency = score_urgency(
+        mention,
+        sentiment,
+        intent,
+        cfg,
+        repeat_contacts=repeats,
+        now=now,
+        language=language,
+        found=found,
+    )
+    return Analysis(
+        label=sentiment.label,
+        probs=dict(sentiment.probs),
+        intent=intent.intent,
+        intent_reason=intent.reason,
+        language=language,
+        urgency=urgency.score,
+        explanation=list(urgency.explanation),
+        escalations=[m.category for m in found],
+        senior=is_senior(found, intent.intent, cfg) and intent.intent not in SKIP_INTENTS,
+    )

@@ -14,6 +14,7 @@ from pathlib import Path
 from repbot.classify.analyze import analyze
 from repbot.classify.config import WEIGHTS_DIR, ClassifierConfig, UrgencyConfig
 from repbot.classify.intent import BrandContext
+from repbot.classify.intent_model import Embedder, IntentPredictor
 from repbot.errors import ConfigError, ModelError, RepbotError
 from repbot.models import Author, Mention, Metrics
 
@@ -54,10 +55,79 @@ def _classifier_config(args: argparse.Namespace, base: ClassifierConfig) -> Clas
     return base.model_copy(update=updates)
 
 
+def _feedback_labels(config_path: str | None) -> list[tuple[str, str]]:
+    """``(text, label)`` of each labelled mention's latest human label, from the store."""
+    from repbot.classify.feedback import latest_labels
+    from repbot.config import load_config
+    from repbot.store.sqlite import SqliteStore
+
+    store = SqliteStore(load_config(config_path).store_file())
+    try:
+        return [(f.text, f.label) for f in latest_labels(store)]
+    finally:
+        store.close()
+
+
+def cmd_train_intent(args: argparse.Namespace) -> int:
+    """Fit the intent model on the packaged examples (and the approvers' labels)."""
+    from repbot.classify.intent_train import run
+
+    feedback = _feedback_labels(args.config) if args.feedback else []
+    summary = run(Path(args.out), feedback, embeddings=not args.no_embeddings)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_eval_feedback(args: argparse.Namespace) -> int:
+    """Agreement of the configured intent model with the approvers' labels."""
+    from repbot.classify.feedback import agreement_report, current_intents, format_report
+    from repbot.classify.feedback import latest_labels as latest
+    from repbot.config import load_config
+    from repbot.store.sqlite import SqliteStore
+
+    config = load_config(args.config)
+    store = SqliteStore(config.store_file())
+    try:
+        labels = latest(store)
+    finally:
+        store.close()
+    sentiments, model = None, None
+    if labels:
+        from repbot.classify.sentiment import load_classifier
+
+        sentiments = load_classifier(config.classifier).classify([f.text for f in labels])
+        model = intent_predictor(config.classifier, embedder=None)
+    report = agreement_report(labels, current_intents(labels, model, sentiments))
+    print(json.dumps(report) if args.json else format_report(report))
+    return 0
+
+
+def intent_predictor(
+    cfg: ClassifierConfig, embedder: Embedder | None, *, load_encoder: bool = True
+) -> IntentPredictor | None:
+    """The configured intent model (None when ``classifier.intent`` is ``rules``).
+
+    Its embedding head runs on ``embedder``; without one, on the packaged encoder when
+    ``load_encoder``, else the n-gram head alone.
+    """
+    from repbot.classify.intent_model import load_intent_model
+
+    if cfg.intent == "rules":
+        return None
+    model = load_intent_model(Path(cfg.intent_weights) if cfg.intent_weights else None)
+    if embedder is None and load_encoder and model.uses_embeddings:
+        from repbot.classify.embed import SentenceEmbedder
+
+        embedder = SentenceEmbedder.default()
+    return IntentPredictor(model, embedder)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Fine-tune the embedded classifier and write its weights."""
     from repbot.classify.train import TrainOptions, train
 
+    if args.intent or args.feedback:
+        return cmd_train_intent(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     data_dir = Path(args.data_dir)
     if not data_dir.is_dir():
@@ -85,6 +155,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from repbot.classify.evaluate import evaluate, format_table
     from repbot.classify.sentiment import load_classifier
 
+    if args.feedback:
+        return cmd_eval_feedback(args)
+    if not args.data:
+        print("error: give --data FILE.tsv or --feedback", file=sys.stderr)
+        return 2
     data = Path(args.data)
     if not data.is_file():
         print(f"error: data file not found: {data}", file=sys.stderr)
@@ -124,7 +199,10 @@ def cmd_classify(args: argparse.Namespace) -> int:
         )
         for i, text in enumerate(texts)
     ]
-    results = analyze(mentions, classifier, sections.urgency, sections.brand, None, now)
+    intents = intent_predictor(sections.classifier, None)
+    results = analyze(
+        mentions, classifier, sections.urgency, sections.brand, None, now, intent_model=intents
+    )
     if args.json:
         print(
             json.dumps(
@@ -180,10 +258,20 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     train.add_argument("--label-smoothing", type=float, help="default: the recipe's")
     train.add_argument("--head-lr-scale", type=float, help="head lr = lr * S (default: recipe)")
+    train.add_argument(
+        "--intent", action="store_true", help="fit the intent model (repbot/data/intents.tsv)"
+    )
+    train.add_argument(
+        "--feedback", action="store_true", help="intent model + the approvers' relabels"
+    )
+    train.add_argument("--no-embeddings", action="store_true", help="intent: the n-gram head only")
     train.set_defaults(func=_guard(cmd_train))
 
     ev = sub.add_parser("eval", help="score the classifier on a labelled TSV file")
-    ev.add_argument("--data", required=True, help="text<TAB>label or id<TAB>label<TAB>text")
+    ev.add_argument("--data", help="text<TAB>label or id<TAB>label<TAB>text")
+    ev.add_argument(
+        "--feedback", action="store_true", help="intent agreement with the approvers' labels"
+    )
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--limit", type=int, default=None, help="first N lines only")
     _model_options(ev)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModel, PreTrainedTokenizerBase
+from transformers import AutoModel, PreTrainedModel, PreTrainedTokenizerBase
 
-from repbot.classify.model import base_model_dir, load_tokenizer, mean_pool
+from repbot.classify.model import base_model_dir, load_tokenizer, mean_pool, shared_base_encoder
 from repbot.classify.sentiment import resolve_device
 from repbot.errors import ModelError
 
@@ -19,7 +19,12 @@ _DEFAULT_LOCK = threading.Lock()
 
 
 class SentenceEmbedder:
-    """Mean-pooled, L2-normalised float32 embeddings (384 dimensions for MiniLM)."""
+    """Mean-pooled, L2-normalised float32 embeddings (384 dimensions for MiniLM).
+
+    Over the packaged encoder on the CPU (``path`` None) it runs the process-wide
+    :func:`~repbot.classify.model.shared_base_encoder`, whose embedding tables the embedded
+    classifier shares: one copy of them in memory, not two.
+    """
 
     def __init__(
         self,
@@ -30,16 +35,33 @@ class SentenceEmbedder:
         device: str = "auto",
     ) -> None:
         self.path = path or base_model_dir()
-        try:
-            self._model = AutoModel.from_pretrained(str(self.path), local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise ModelError(f"cannot load sentence encoder from {self.path}: {exc}") from exc
-        self._tokenizer: PreTrainedTokenizerBase = load_tokenizer(self.path)
         self._device = resolve_device(device)
-        self._model.eval().to(self._device)
+        self._model = self._encoder(path is None and self._device.type == "cpu")
+        self._tokenizer: PreTrainedTokenizerBase = load_tokenizer(self.path)
+        self._lock = threading.Lock()
         self.max_tokens = max_tokens
         self.batch_size = batch_size
         self.dimension = int(self._model.config.hidden_size)
+
+    def _encoder(self, shared: bool) -> PreTrainedModel:
+        """The process-wide base encoder (on the CPU) or a copy of its own on the device."""
+        if shared:
+            return shared_base_encoder()
+        try:
+            model: PreTrainedModel = AutoModel.from_pretrained(
+                str(self.path), local_files_only=True
+            )
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"cannot load sentence encoder from {self.path}: {exc}") from exc
+        model.requires_grad_(False)
+        model.train(False)
+        model.to(self._device)  # type: ignore[arg-type]
+        return model
+
+    @property
+    def encoder(self) -> PreTrainedModel:
+        """The encoder this embedder runs (the shared base one over the packaged model)."""
+        return self._model
 
     @property
     def model_id(self) -> str:
@@ -66,13 +88,14 @@ class SentenceEmbedder:
         return np.concatenate(chunks).astype(np.float32)
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
-        batch = self._tokenizer(
-            [t[: self.max_tokens * 16] for t in texts],
-            truncation=True,
-            max_length=self.max_tokens,
-            padding=True,
-            return_tensors="pt",
-        )
+        with self._lock:  # fast tokenizers are not safe to share between threads
+            batch = self._tokenizer(
+                [t[: self.max_tokens * 16] for t in texts],
+                truncation=True,
+                max_length=self.max_tokens,
+                padding=True,
+                return_tensors="pt",
+            )
         mask = batch["attention_mask"].to(self._device)
         with torch.inference_mode():
             out = self._model(input_ids=batch["input_ids"].to(self._device), attention_mask=mask)

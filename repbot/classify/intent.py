@@ -1,16 +1,25 @@
-"""Intent detection by transparent rules: complaint, question, praise, spam, irrelevant, other."""
+"""Intent: precise rules combined with a learned model (``intent_model``).
+
+Labels: complaint, question, praise, spam, irrelevant, press, legal, security, other. Rules
+decide where they are precise (spam phrases and shapes, brand exclude terms, the author's own
+stars); the model decides the rest, and the rules alone are the fallback without a model
+(docs/CLASSIFIER.md, "Intent").
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from repbot.classify.escalation import Match
 from repbot.classify.results import SentimentResult
 from repbot.models import Mention
 
-Intent = Literal["complaint", "question", "praise", "spam", "irrelevant", "other"]
+Intent = Literal[
+    "complaint", "question", "praise", "spam", "irrelevant", "press", "legal", "security", "other"
+]
 INTENTS: tuple[Intent, ...] = get_args(Intent)
 """The intent registry: every label the classifier gives, in its order."""
 SKIP_INTENTS: frozenset[str] = frozenset({"spam", "irrelevant"})
@@ -37,6 +46,11 @@ SPAM_PHRASES = (
     "work from home",
     "crypto",
     "forex",
+    "followers cheap",
+    "cheap followers",
+    "real followers",
+    "free spins",
+    "casino bonus",
     "onlyfans",
     "100% free",
     "limited offer",
@@ -249,10 +263,47 @@ def _praise_reason(lowered: str, sentiment: SentimentResult, rating: int | None)
     return None
 
 
+PRESS_THREATS = frozenset({"going to the press", "going viral", "bbb"})
+"""Press terms a customer uses as a threat: a complaint with a press escalation, not press."""
+ESCALATION_INTENTS: tuple[Intent, ...] = ("legal", "security", "press")
+"""Intents an escalation category of the same name implies (rules), in this order."""
+MODEL_DECIDES: frozenset[str] = frozenset({"spam", "irrelevant", "press"})
+"""Labels the model decides when it ranks them first: the rules are weak there (spam without a
+listed phrase, off-topic chatter without an exclude term, a journalist's request in other
+words); the rules decide everything else (measured: bench/RESULTS.md, "Intent")."""
+RULES_KEEP: frozenset[str] = frozenset({"legal", "security"})
+"""Rule results the model never overrides (precise escalation terms)."""
+MODEL_LANGUAGES: frozenset[str] = frozenset({"en", "es", "fr", "de", "pt"})
+"""Languages the model was trained on: elsewhere it may not skip a mention."""
+MODEL_SKIP_MIN = 0.2
+"""The least probability at which the model's spam or irrelevant skips a mention."""
+
+
+def _escalation_intent(found: Sequence[Match]) -> IntentResult | None:
+    for intent in ESCALATION_INTENTS:
+        for match in found:
+            if match.category == intent and match.term not in PRESS_THREATS:
+                return IntentResult(intent, f"{intent} term '{match.term.rstrip('*')}'")
+    return None
+
+
 def detect_intent(
-    mention: Mention, sentiment: SentimentResult, brand: BrandContext | None = None
+    mention: Mention,
+    sentiment: SentimentResult,
+    brand: BrandContext | None = None,
+    *,
+    found: Sequence[Match] = (),
+    model: Mapping[str, float] | None = None,
+    language: str | None = None,
 ) -> IntentResult:
-    """Classify what the author wants, checking spam, irrelevance, complaint, question, praise."""
+    """What the author wants: spam and exclude-term rules first, then the model's top label
+    where the rules are weak (:data:`MODEL_DECIDES`), else the rules. ``model``: the label
+    probabilities from :class:`~repbot.classify.intent_model.IntentPredictor` (None: rules).
+
+    ``found``: the escalation categories named in the mention (``urgency.escalations``).
+    The model never skips a mention that names one, is in a language it was not trained on
+    (``language``), is a review, or that it is unsure of (:data:`MODEL_SKIP_MIN`).
+    """
     text = " ".join(filter(None, [mention.title, mention.text]))
     lowered = text.lower()
     spam = _spam_reason(text, lowered)
@@ -261,6 +312,34 @@ def detect_intent(
     irrelevant = _irrelevant_reason(lowered, brand)
     if irrelevant:
         return IntentResult("irrelevant", irrelevant)
+    rules = _by_rules(mention, sentiment, text, lowered, found)
+    if not model or rules.intent in RULES_KEEP:
+        return rules
+    top = max(model, key=lambda k: model[k])
+    if top not in MODEL_DECIDES or (
+        top in SKIP_INTENTS and not _may_skip(model[top], mention, found, language)
+    ):
+        return rules
+    return IntentResult(_intent(top), f"model: {top} ({model[top]:.2f})")
+
+
+def _may_skip(p: float, mention: Mention, found: Sequence[Match], language: str | None) -> bool:
+    """Skipping loses a mention: only a sure model, in its languages, with nothing escalated,
+    and never a review (a review on the brand's own page is about the brand)."""
+    known = language is None or language in MODEL_LANGUAGES
+    return p >= MODEL_SKIP_MIN and known and not found and mention.rating is None
+
+
+def _intent(label: str) -> Intent:
+    return next((i for i in INTENTS if i == label), "other")
+
+
+def _by_rules(
+    mention: Mention, sentiment: SentimentResult, text: str, lowered: str, found: Sequence[Match]
+) -> IntentResult:
+    escalated = _escalation_intent(found)
+    if escalated:
+        return escalated
     complaint = _complaint_reason(lowered, sentiment, mention.rating)
     strong = sentiment.probs.get("negative", 0.0) >= 0.6 or mention.rating in (1, 2)
     if complaint and strong:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
-from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from repbot.classify.lora import inject, merge
 from repbot.classify.results import LABELS
@@ -18,6 +20,10 @@ from repbot.errors import ModelError
 
 ADAPTER_FILE = "adapter.safetensors"
 META_FILE = "adapter.json"
+SHARED_TABLES: tuple[str, ...] = ("word_embeddings", "position_embeddings", "token_type_embeddings")
+"""Embedding tables training never changes: the classifier reuses the base encoder's."""
+_BASE: list[PreTrainedModel] = []
+_BASE_LOCK = threading.Lock()
 
 
 def quiet_transformers() -> None:
@@ -92,15 +98,50 @@ class SentimentNet(nn.Module):
         return logits
 
 
-def build(meta: AdapterMeta, dropout: float = 0.1, lora_dropout: float = 0.0) -> SentimentNet:
-    """The base encoder with freshly initialised adapter and head (trainable parts unfrozen)."""
+def load_base_encoder() -> PreTrainedModel:
+    """A fresh copy of the packaged all-MiniLM-L6-v2 encoder (frozen, eval mode)."""
     base_dir = base_model_dir()
     try:
-        encoder = AutoModel.from_pretrained(str(base_dir), local_files_only=True)
+        encoder: PreTrainedModel = AutoModel.from_pretrained(str(base_dir), local_files_only=True)
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot load base encoder from {base_dir}: {exc}") from exc
-    for param in encoder.parameters():
-        param.requires_grad_(False)
+    encoder.requires_grad_(False)
+    encoder.train(False)
+    return encoder
+
+
+def shared_base_encoder() -> PreTrainedModel:
+    """The process-wide base encoder on the CPU, loaded once.
+
+    The retrieval embedder runs it as is, and the embedded classifier's encoder is copied
+    from it with the embedding tables (``SHARED_TABLES``, 12 M of its 22.7 M parameters)
+    shared rather than copied. Nothing may train, move or modify it in place.
+    """
+    with _BASE_LOCK:
+        if not _BASE:
+            _BASE.append(load_base_encoder())
+        return _BASE[0]
+
+
+def copy_sharing_tables(base: PreTrainedModel) -> PreTrainedModel:
+    """A deep copy of ``base`` whose ``SHARED_TABLES`` are ``base``'s own parameters."""
+    embeddings = base.get_submodule("embeddings")
+    memo: dict[int, object] = {}
+    for name in SHARED_TABLES:
+        param = getattr(embeddings, name).weight
+        memo[id(param)] = param
+    return copy.deepcopy(base, memo)
+
+
+def build(
+    meta: AdapterMeta, dropout: float = 0.1, lora_dropout: float = 0.0, *, share: bool = False
+) -> SentimentNet:
+    """The base encoder with freshly initialised adapter and head (trainable parts unfrozen).
+
+    ``share``: take the encoder from :func:`shared_base_encoder` with its embedding tables
+    shared (inference on the CPU only: moving the network would move the shared tables).
+    """
+    encoder = copy_sharing_tables(shared_base_encoder()) if share else load_base_encoder()
     inject(encoder, meta.rank, meta.alpha, lora_dropout)
     for name, param in encoder.named_parameters():
         if "LayerNorm" in name or "lora_" in name:
@@ -124,8 +165,13 @@ def save(net: SentimentNet, meta: AdapterMeta, out_dir: Path) -> None:
     (out_dir / META_FILE).write_text(json.dumps(asdict(meta), indent=2) + "\n")
 
 
-def load(weights_dir: Path, *, merged: bool = True) -> tuple[SentimentNet, AdapterMeta]:
-    """Rebuild the network from ``weights_dir``; raise ``ModelError`` naming the path if bad."""
+def load(
+    weights_dir: Path, *, merged: bool = True, share: bool = False
+) -> tuple[SentimentNet, AdapterMeta]:
+    """Rebuild the network from ``weights_dir``; raise ``ModelError`` naming the path if bad.
+
+    ``share``: embedding tables shared with :func:`shared_base_encoder` (see :func:`build`).
+    """
     meta_path, tensor_path = weights_dir / META_FILE, weights_dir / ADAPTER_FILE
     if not meta_path.is_file() or not tensor_path.is_file():
         raise ModelError(f"classifier weights not found in {weights_dir}")
@@ -134,7 +180,7 @@ def load(weights_dir: Path, *, merged: bool = True) -> tuple[SentimentNet, Adapt
         state = load_file(str(tensor_path))
     except (OSError, ValueError, TypeError, SafetensorError) as exc:
         raise ModelError(f"corrupt classifier weights in {weights_dir}: {exc}") from exc
-    net = build(meta)
+    net = build(meta, share=share)
     missing = set(trainable_state(net)) - set(state)
     if missing:
         raise ModelError(f"classifier weights in {weights_dir} lack {sorted(missing)[:3]}")

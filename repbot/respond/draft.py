@@ -24,6 +24,10 @@ class ApprovedExample:
     edited: bool = False
     platform: str = ""
     intent: str = ""
+    mention_id: int = 0
+    """The mention this reply answered (0: unknown), named in a draft based on it."""
+    author: str = ""
+    """That mention's author's display name, replaced when the reply is reused."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,19 @@ class DraftContext:
     others: Sequence[str] = ()
     probs: dict[str, float] = field(default_factory=dict)
     language: str | None = None
+    thread: Sequence[ThreadTurn] = ()
+    """The conversation so far (other messages and our replies, oldest first): a follow-up's
+    draft answers it in context."""
+
+
+@dataclass(frozen=True)
+class ThreadTurn:
+    """One message of a conversation as a draft sees it."""
+
+    author: str
+    text: str
+    ours: bool = False
+    """True for the brand's own reply."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +76,9 @@ class Draft:
 
     ``problems`` is always empty for a returned draft (it passed the guardrails); ``rejected``
     reports candidates that did not pass and why, and ``safe`` marks the minimal reply used
-    when nothing else passed.
+    when nothing else passed. ``notes`` tell the approver why the draft is as it is (a press,
+    legal or security holding reply, no knowledge that answers the problem); ``based_on`` is
+    the mention whose approved reply this draft reuses.
     """
 
     text: str
@@ -71,6 +90,8 @@ class Draft:
     rejected: tuple[str, ...] = ()
     fallback_reason: str | None = None
     safe: bool = False
+    notes: tuple[str, ...] = ()
+    based_on: int | None = None
 
 
 def rank_examples(

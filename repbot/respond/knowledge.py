@@ -207,19 +207,27 @@ class KnowledgeBase:
         min_score: float = 0.1,
         margin: float = 0.0,
         vector: npt.NDArray[np.float32] | None = None,
+        abstain: float | None = None,
     ) -> list[Hit]:
-        """The ``k`` snippets most similar to ``query`` scoring at least ``min_score``.
+        """The ``k`` snippets that answer the problem ``query`` names, best first.
 
-        A snippet whose ``topics`` include a problem topic detected in the query gets a bonus,
-        so "where is my money back" finds the refund policy even without shared words. Hits
-        after the first must score within ``margin`` of it (0: no such limit). ``vector`` is
-        the query's embedding when the caller already has it.
+        A snippet is used only when it answers the customer's own problem: when the query
+        names a problem topic, the snippet's ``topics`` must include the main (most specific)
+        one; when it names none, the snippet's own similarity must reach ``abstain`` (None:
+        ``min_score``). Either way the score, topic bonus included, must reach ``min_score``.
+        Hits after the first must score within ``margin`` of it (0: no such limit).
+        ``vector`` is the query's embedding when the caller has it.
         """
         if not self.snippets or k <= 0:
             return []
         topics = detect_topics(query, self.topics)
+        main = main_topic(topics, self.topics)
         hits = []
         for snippet, score in zip(self.snippets, self.scores(query, vector), strict=True):
+            if main is not None and main not in snippet.topics:
+                continue
+            if main is None and score < (min_score if abstain is None else abstain):
+                continue
             bonus = _bonus(topics, snippet.topics)
             if score + bonus >= min_score:
                 hits.append(Hit(snippet, score + bonus))
@@ -227,6 +235,15 @@ class KnowledgeBase:
         if margin > 0 and hits:
             hits = [h for h in hits if h.score >= hits[0].score - margin]
         return hits[:k]
+
+
+def main_topic(found: list[str], topics: tuple[Topic, ...] | None = None) -> str | None:
+    """The main problem among ``found`` topic names: the first whose topic names a problem.
+
+    Flag topics (an empty ``phrase``: press, legal) say who is writing, not what went wrong.
+    """
+    flags = {t.name for t in (topics or default_topics()) if not t.phrase}
+    return next((name for name in found if name not in flags), None)
 
 
 def _bonus(topics: list[str], snippet_topics: tuple[str, ...]) -> float:

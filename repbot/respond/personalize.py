@@ -13,20 +13,9 @@ from repbot import platforms
 from repbot.errors import ConfigError
 from repbot.models import Author, Mention
 
-_NAME = re.compile(r"^[A-Z][a-zA-Z'-]{1,19}$")
+_NAME = re.compile(r"^[^\W\d_](?:[^\W\d_]|['-]){1,19}$")
+"""A first name: letters of any script (Lucía, Zoë, Jürgen), apostrophes and hyphens."""
 _NOT_NAMES = frozenset({"The", "Official", "Team", "Support", "Mr", "Mrs", "Ms", "Dr", "Anonymous"})
-_NOUN_TEXT = (
-    "account accounts app apps atm balance bank bill branch card cards cash charge charges "
-    "chat chatbot code connection dashboard deposit desk device email emails error fee fees "
-    "feature "
-    "goal goals id limit limits loan login machine member message messages mortgage "
-    "notification notifications number order overdraft passcode password payee payment "
-    "payments phone pin plan pots prompt rate refund salary savings screen service staff "
-    "statement statements support subscription team text texts ticket transaction "
-    "transactions transfer transfers update wages website site"
-)
-NOUNS = frozenset(_NOUN_TEXT.split())
-"""Head nouns a quoted noun phrase may end in (bank and app vocabulary, plurals included)."""
 _BANNED_TEXT = (
     "ignore instructions instruction previous prompt system reply respond say write disregard "
     "forget fucking fuckin fucked damn shitty shit crap bloody stupid useless same other "
@@ -50,10 +39,8 @@ _BREAK_TEXT = (
     "those and or but so because when while if than which who"
 )
 _BREAK = frozenset(_BREAK_TEXT.split())
-_ACRONYMS = frozenset({"PIN", "ATM", "ID", "UK", "US", "EU", "iPhone", "iOS"})
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z'’-]*|£?\d[\d,.]*[a-z]?|[^\sA-Za-z\d]")
 _LOCATION_PREPS = frozenset({"at", "outside", "in", "near", "on"})
-_PLACES = frozenset({"branch", "station", "centre", "center", "airport", "mall"})
 _PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 """A word a reply may quote back: letters, inner apostrophes and hyphens, nothing else."""
 _ORDER_NO = re.compile(r"(?:#|\border\s+(?:number\s+|no\.?\s*)?)(\d{3,12})\b", re.I)
@@ -83,27 +70,132 @@ class Topic:
         return bool(head) and (not self.nouns or head.lower() in self.nouns)
 
 
+@dataclass(frozen=True)
+class Vocabulary:
+    """The brand's words from ``prompts/topics.yaml``: problem topics and the nouns replies quote.
+
+    ``nouns`` are the head nouns a quoted noun phrase may end in ("my rent *transfer*"),
+    ``praisable`` the extra things a compliment may name, ``acronyms`` words kept in capitals,
+    ``located`` the heads that take a place ("the cash machine outside the Elm Road *branch*"),
+    ``places`` the words that end such a place, ``staff_at`` where a named person works
+    ("Aisha at the *desk*").
+    """
+
+    topics: tuple[Topic, ...]
+    nouns: frozenset[str] = frozenset()
+    praisable: frozenset[str] = frozenset()
+    acronyms: frozenset[str] = frozenset()
+    located: frozenset[str] = frozenset()
+    places: frozenset[str] = frozenset()
+    staff_at: tuple[str, ...] = ()
+
+    def lexicon(self, brand: str) -> Lexicon:
+        """These words with the brand's own (which are never quoted back)."""
+        return Lexicon(self, frozenset(w.lower() for w in brand.split()))
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """A vocabulary bound to one brand name: what the phrase finders consult."""
+
+    vocabulary: Vocabulary
+    brand: frozenset[str]
+
+    @property
+    def nouns(self) -> frozenset[str]:
+        return self.vocabulary.nouns
+
+    @property
+    def praisable(self) -> frozenset[str]:
+        return self.vocabulary.nouns | self.vocabulary.praisable
+
+    @property
+    def acronyms(self) -> frozenset[str]:
+        return self.vocabulary.acronyms
+
+    @property
+    def located(self) -> frozenset[str]:
+        return self.vocabulary.located
+
+    @property
+    def places(self) -> frozenset[str]:
+        return self.vocabulary.places
+
+    @functools.cached_property
+    def staff(self) -> re.Pattern[str]:
+        """ "Aisha at the desk": a capitalised name before one of ``staff_at``."""
+        at = "|".join(re.escape(w) for w in self.vocabulary.staff_at) or "(?!)"
+        return re.compile(rf"\b([A-Z][a-z]{{2,15}}) (?:at|on|from|behind) the (?:{at})\b")
+
+    def is_noun(self, lower: str) -> bool:
+        """Whether ``lower`` (or its singular) is a head noun."""
+        nouns = self.vocabulary.nouns
+        return lower in nouns or (lower.endswith("s") and lower[:-1] in nouns)
+
+
 _TOPIC_KEYS = frozenset({"name", "pattern", "phrase", "fallback", "nouns", "security"})
+_WORD_LISTS = ("nouns", "praisable", "acronyms", "located", "places", "staff_at")
+_VOCABULARY_KEYS = frozenset({"topics", *_WORD_LISTS})
 _FIELDS = frozenset({"obj", "head", "match", "subj", "when"})
 TOPICS_FILE = "topics.yaml"
 
 
 def load_topics(root: Path) -> tuple[Topic, ...]:
-    """The problem topics of the prompts folder ``root`` (``root/topics.yaml``).
+    """The problem topics of the prompts folder ``root`` (see :func:`load_vocabulary`)."""
+    return load_vocabulary(root).topics
 
-    A folder without the file uses the packaged ``prompts/topics.yaml``. Every problem is
+
+def load_vocabulary(root: Path, packaged: bool = False) -> Vocabulary:
+    """The vocabulary of the prompts folder ``root`` (``root/topics.yaml``).
+
+    A folder without the file uses the packaged ``prompts/topics.yaml``, and a word list the
+    file does not name is the packaged one (``nouns: []`` names none). Every problem is
     reported with its key path (``topics.yaml: topics[3].pattern: ...``) in one ConfigError.
     """
     path = root / TOPICS_FILE
     if not path.is_file():
-        return default_topics()
+        return default_vocabulary()
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{TOPICS_FILE}: not readable YAML: {exc}"], "topics") from None
-    entries = data.get("topics") if isinstance(data, dict) else None
-    if not isinstance(entries, list):
+    if not isinstance(data, dict) or not isinstance(data.get("topics"), list):
         raise ConfigError([f"{TOPICS_FILE}: topics: a list of topics expected"], "topics")
+    topics, problems = _topics(data["topics"])
+    problems += [
+        f"{TOPICS_FILE}: {key}: unknown key (known: {', '.join(sorted(_VOCABULARY_KEYS))})"
+        for key in sorted(str(k) for k in data if k not in _VOCABULARY_KEYS)
+    ]
+    lists: dict[str, list[str]] = {}
+    for key in _WORD_LISTS:
+        if key not in data and not packaged:
+            lists[key] = list(getattr(default_vocabulary(), key))
+            continue
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(w, str) and w for w in value):
+            problems.append(f"{TOPICS_FILE}: {key}: a list of words expected")
+            value = []
+        lists[key] = value
+    if problems:
+        raise ConfigError(problems, "topics")
+    return _vocabulary(topics, lists)
+
+
+def _vocabulary(topics: tuple[Topic, ...], lists: dict[str, list[str]]) -> Vocabulary:
+    lower = {key: frozenset(w.lower() for w in lists[key]) for key in _WORD_LISTS}
+    return Vocabulary(
+        topics=topics,
+        nouns=lower["nouns"],
+        praisable=lower["praisable"],
+        acronyms=frozenset(lists["acronyms"]),
+        located=lower["located"],
+        places=lower["places"],
+        staff_at=tuple(w.lower() for w in lists["staff_at"]),
+    )
+
+
+def _topics(entries: list[object]) -> tuple[tuple[Topic, ...], list[str]]:
+    """The topics of the ``topics:`` list, and a problem line for each bad one."""
     topics, problems = [], []
     for i, entry in enumerate(entries):
         try:
@@ -114,9 +206,7 @@ def load_topics(root: Path) -> tuple[Topic, ...]:
     problems += [
         f"{TOPICS_FILE}: duplicate topic {n!r}" for n in sorted(set(names)) if names.count(n) > 1
     ]
-    if problems:
-        raise ConfigError(problems, "topics")
-    return tuple(topics)
+    return tuple(topics), problems
 
 
 def _topic(entry: object) -> Topic:
@@ -154,12 +244,17 @@ def _topic(entry: object) -> Topic:
     )
 
 
-@functools.cache
 def default_topics() -> tuple[Topic, ...]:
+    """The packaged ``prompts/topics.yaml`` topics (the demo bank's)."""
+    return default_vocabulary().topics
+
+
+@functools.cache
+def default_vocabulary() -> Vocabulary:
     """The packaged ``prompts/topics.yaml`` (the demo bank's vocabulary)."""
     import repbot.prompts
 
-    return load_topics(Path(repbot.prompts.__file__).parent)
+    return load_vocabulary(Path(repbot.prompts.__file__).parent, packaged=True)
 
 
 @dataclass(frozen=True)
@@ -197,7 +292,7 @@ def first_name(author: Author) -> str | None:
     first = display.split()[0]
     if first.isupper() and len(first) > 1:
         first = first.capitalize()
-    if not _NAME.fullmatch(first) or first in _NOT_NAMES:
+    if not _NAME.fullmatch(first) or not first[0].isupper() or first in _NOT_NAMES:
         return None
     return first
 
@@ -232,14 +327,14 @@ def _tokens(text: str) -> list[tuple[str, int]]:
     return [(m.group(0), m.start()) for m in _WORD_RE.finditer(text)]
 
 
-def _tidy_word(word: str, brand_words: frozenset[str]) -> str | None:
+def _tidy_word(word: str, lex: Lexicon) -> str | None:
     """A word as we quote it: shouting lowered, acronyms and names kept; None drops it."""
-    if word.lower() in brand_words:
+    if word.lower() in lex.brand:
         return None
-    if word in _ACRONYMS:
+    if word in lex.acronyms:
         return word
     if word.isupper() and len(word) > 1:
-        return word.upper() if word.upper() in _ACRONYMS else word.lower()
+        return word.upper() if word.upper() in lex.acronyms else word.lower()
     return word
 
 
@@ -247,7 +342,7 @@ def _is_word(token: str) -> bool:
     return token[0].isalpha()
 
 
-def noun_phrases(text: str, brand: str = "") -> list[Phrase]:
+def noun_phrases(text: str, brand: str = "", vocabulary: Vocabulary | None = None) -> list[Phrase]:
     """Noun phrases the customer wrote ("my rent transfer", "the King Street branch").
 
     A phrase starts with a possessive or "the" (or the brand's name + 's), has at most three
@@ -255,12 +350,12 @@ def noun_phrases(text: str, brand: str = "") -> list[Phrase]:
     cash machine or branch ("outside the Elm Road branch") is kept. Determiners are swapped to
     our side: my -> your, your/Orbit's -> our.
     """
-    brand_words = frozenset(w.lower() for w in brand.split())
+    lex = (vocabulary or default_vocabulary()).lexicon(brand)
     tokens = _tokens(text.replace("’", "'"))
     phrases: list[Phrase] = []
     i = 0
     while i < len(tokens):
-        found = _phrase_at(tokens, i, brand_words)
+        found = _phrase_at(tokens, i, lex)
         if found is None:
             i += 1
             continue
@@ -270,19 +365,17 @@ def noun_phrases(text: str, brand: str = "") -> list[Phrase]:
     return phrases
 
 
-def _determiner(tokens: list[tuple[str, int]], i: int, brand_words: frozenset[str]) -> str | None:
+def _determiner(tokens: list[tuple[str, int]], i: int, lex: Lexicon) -> str | None:
     word = tokens[i][0]
     if word.lower() in _DETERMINERS:
         return _DETERMINERS[word.lower()]
-    if word.lower().removesuffix("'s") in brand_words and word.lower().endswith("'s"):
+    if word.lower().removesuffix("'s") in lex.brand and word.lower().endswith("'s"):
         return "our"
     return None
 
 
-def _phrase_at(
-    tokens: list[tuple[str, int]], i: int, brand_words: frozenset[str]
-) -> tuple[Phrase, int] | None:
-    determiner = _determiner(tokens, i, brand_words)
+def _phrase_at(tokens: list[tuple[str, int]], i: int, lex: Lexicon) -> tuple[Phrase, int] | None:
+    determiner = _determiner(tokens, i, lex)
     if determiner is None:
         return None
     words: list[str] = []
@@ -293,26 +386,26 @@ def _phrase_at(
         if not _is_word(word) or lower in _BANNED or lower in _DETERMINERS or lower in _BREAK:
             break
         words.append(word)
-        if word.lower() in NOUNS or (word.lower().endswith("s") and word.lower()[:-1] in NOUNS):
+        if lex.is_noun(lower):
             head_end = j
     if head_end < 0:
         return None
-    kept = [w for w in (_tidy_word(w, brand_words) for w in words[: head_end - i]) if w]
+    kept = [w for w in (_tidy_word(w, lex) for w in words[: head_end - i]) if w]
     if not kept:
         return None
     head = kept[-1].lower()
     end = head_end + 1
-    tail, end = _location(tokens, end, head, brand_words)
+    tail, end = _location(tokens, end, head, lex)
     text = " ".join([determiner, *kept, *tail])
-    singular = head.removesuffix("s") if head[:-1] in NOUNS else head
+    singular = head.removesuffix("s") if head[:-1] in lex.nouns else head
     return Phrase(text, singular, tokens[i][1], tuple(kept[:-1])), end
 
 
 def _location(
-    tokens: list[tuple[str, int]], end: int, head: str, brand_words: frozenset[str]
+    tokens: list[tuple[str, int]], end: int, head: str, lex: Lexicon
 ) -> tuple[list[str], int]:
     """ "outside the Elm Road branch" after a machine/atm/branch, when there is one."""
-    if head not in ("machine", "atm", "cashpoint", "branch") or end + 2 >= len(tokens):
+    if head not in lex.located or end + 2 >= len(tokens):
         return [], end
     if tokens[end][0].lower() not in _LOCATION_PREPS or tokens[end + 1][0].lower() != "the":
         return [], end
@@ -322,8 +415,8 @@ def _location(
         if not _is_word(word) or word.lower() in _BANNED:
             return [], end
         words.append(word)
-        if word.lower() in _PLACES:
-            kept = [w for w in (_tidy_word(w, brand_words) for w in words) if w]
+        if word.lower() in lex.places:
+            kept = [w for w in (_tidy_word(w, lex) for w in words) if w]
             return [tokens[end][0].lower(), "the", *kept], j + 1
     return [], end
 
@@ -396,7 +489,12 @@ def _phrase(topic: Topic, text: str, phrases: list[Phrase]) -> tuple[str, str]:
     return phrase, quoted.text if quoted else ""
 
 
-def problem(mention: Mention, brand: str = "", topics: tuple[Topic, ...] | None = None) -> Problem:
+def problem(
+    mention: Mention,
+    brand: str = "",
+    topics: tuple[Topic, ...] | None = None,
+    vocabulary: Vocabulary | None = None,
+) -> Problem:
     """The specific problem the mention names, phrased for a reply.
 
     The first (most specific) of ``topics`` (default: the packaged ones) with a phrase decides
@@ -405,7 +503,9 @@ def problem(mention: Mention, brand: str = "", topics: tuple[Topic, ...] | None 
     """
     text = " ".join(part for part in (mention.title, mention.text) if part)
     found = [t for t in (topics or default_topics()) if t.pattern.search(text)]
-    phrases = [p for p in noun_phrases(text, brand) if len(p.text.split()) <= MAX_PHRASE_WORDS]
+    phrases = [
+        p for p in noun_phrases(text, brand, vocabulary) if len(p.text.split()) <= MAX_PHRASE_WORDS
+    ]
     number = order_number(text)
     names = tuple(t.name for t in found)
     security = any(t.security for t in found)
@@ -444,18 +544,19 @@ _LOVE = re.compile(
     re.I,
 )
 _SHOUT = re.compile(r"\bshout-?out to (?P<thing>[\w'’]+(?:\s+[a-z]+)?)", re.I)
-_PRAISABLE = NOUNS | {"goal", "pot", "rate", "staff", "feature", "design", "service"}
 
 
-def praised(mention: Mention, brand: str = "") -> tuple[str, str]:
+def praised(
+    mention: Mention, brand: str = "", vocabulary: Vocabulary | None = None
+) -> tuple[str, str]:
     """What a praising mention praised, from our side, and a staff member it named.
 
     "the new Orbit budgeting pots are brilliant" -> ("the new budgeting pots", "");
     "Aisha at the desk was fantastic" -> ("", "Aisha"). Empty strings when unsure.
     """
     text = mention.text.replace("’", "'")
-    brand_words = frozenset(w.lower() for w in brand.split())
-    person = _staff_name(text, brand_words)
+    lex = (vocabulary or default_vocabulary()).lexicon(brand)
+    person = _staff_name(text, lex)
     if person:
         return "", person
     for clause in _CLAUSE.findall(text):
@@ -463,35 +564,35 @@ def praised(mention: Mention, brand: str = "") -> tuple[str, str]:
         words = match.group("subject").split() if match else []
         if match and len(words) == 1 and match.group("adj").lower() in _ATTRIBUTIVE:
             words = [match.group("adj").lower(), words[0].lower()]
-        thing = _praised_words(words, brand_words) if match else ""
+        thing = _praised_words(words, lex) if match else ""
         if thing:
             return thing, ""
     for regex in (_LOVE, _ADJ_FIRST, _SHOUT):
         for match in regex.finditer(text):
-            thing = _praised_words(match.group("thing").split(), brand_words, bare="the")
+            thing = _praised_words(match.group("thing").split(), lex, bare="the")
             if thing:
                 place = match.groupdict().get("place") or ""
                 return " ".join([thing, *place.split()]), ""
     return "", ""
 
 
-def _praised_words(words: list[str], brand_words: frozenset[str], bare: str = "") -> str:
+def _praised_words(words: list[str], lex: Lexicon, bare: str = "") -> str:
     """ "Orbit's currency exchange rate" -> "our currency exchange rate"; "" if not a thing."""
-    start = next((i for i, w in enumerate(words) if _determiner_of(w, brand_words)), None)
+    start = next((i for i, w in enumerate(words) if _determiner_of(w, lex)), None)
     if start is None:
         determiner, rest = bare, words[-3:]
     else:
-        determiner, rest = _determiner_of(words[start], brand_words), words[start + 1 :]
+        determiner, rest = _determiner_of(words[start], lex), words[start + 1 :]
     kept: list[str] = []
     for word in rest:
         if word.lower() in _BREAK or word.lower() in _BANNED or not _PLAIN_WORD.fullmatch(word):
             break
-        tidy = _tidy_word(word, brand_words)
+        tidy = _tidy_word(word, lex)
         if tidy:
             kept.append(tidy)
-    if not kept or len(kept) > 4 or kept[-1].lower().removesuffix("s") not in _PRAISABLE:
+    if not kept or len(kept) > 4 or kept[-1].lower().removesuffix("s") not in lex.praisable:
         return ""
-    if kept[0] not in _ACRONYMS and not kept[0][1:2].isupper() and start is None:
+    if kept[0] not in lex.acronyms and not kept[0][1:2].isupper() and start is None:
         kept[0] = kept[0].lower()
     if kept[-1].lower() == "support":
         kept.append("team")
@@ -500,32 +601,31 @@ def _praised_words(words: list[str], brand_words: frozenset[str], bare: str = ""
     return " ".join([determiner, *kept])
 
 
-def _determiner_of(word: str, brand_words: frozenset[str]) -> str:
+def _determiner_of(word: str, lex: Lexicon) -> str:
     lower = word.lower()
     if lower in ("a", "an"):
         return ""
     if lower in _DETERMINERS:
         return _DETERMINERS[lower]
-    if lower.endswith("'s") and lower.removesuffix("'s") in brand_words:
+    if lower.endswith("'s") and lower.removesuffix("'s") in lex.brand:
         return "our"
-    if lower in brand_words:
+    if lower in lex.brand:
         return "our"
     return ""
 
 
-def _is_name(word: str, brand_words: frozenset[str]) -> bool:
+def _is_name(word: str, lex: Lexicon) -> bool:
     lower = word.lower()
     return (
-        bool(_NAME.fullmatch(word)) and word not in _NOT_NAMES and lower not in brand_words | NOUNS
+        bool(_NAME.fullmatch(word))
+        and word not in _NOT_NAMES
+        and lower not in lex.brand | lex.nouns
     )
 
 
-_STAFF = re.compile(r"\b([A-Z][a-z]{2,15}) (?:at|on|from|behind) the (?:desk|counter|branch|phone)")
-
-
-def _staff_name(text: str, brand_words: frozenset[str]) -> str:
-    match = _STAFF.search(text)
-    return match.group(1) if match and _is_name(match.group(1), brand_words) else ""
+def _staff_name(text: str, lex: Lexicon) -> str:
+    match = lex.staff.search(text)
+    return match.group(1) if match and _is_name(match.group(1), lex) else ""
 
 
 def stars(rating: int | None) -> str:

@@ -20,14 +20,25 @@ from repbot.errors import ConfigError
 from repbot.models import Author, Mention
 from repbot.respond import guardrails, limits
 from repbot.respond.config import ResponderConfig
-from repbot.respond.draft import Draft, DraftContext, RankedExample, rank_examples
+from repbot.respond.draft import EDIT_WEIGHT, Draft, DraftContext, RankedExample, rank_examples
 from repbot.respond.history import ExampleHistory, HistorySource
-from repbot.respond.knowledge import Hit, KnowledgeBase
+from repbot.respond.knowledge import Hit, KnowledgeBase, main_topic
 from repbot.respond.language import language_name, language_of
 from repbot.respond.llm import ChatClient, LLMError, OpenAIChatClient
-from repbot.respond.personalize import Problem, address, load_topics, praised, problem, stars
+from repbot.respond.personalize import (
+    Problem,
+    Vocabulary,
+    address,
+    detect_topics,
+    first_name,
+    load_vocabulary,
+    praised,
+    problem,
+    stars,
+)
 from repbot.respond.templates import (
     KINDS,
+    LANGUAGES,
     Phrasing,
     TemplateSet,
     describe,
@@ -47,7 +58,25 @@ _ASKS = re.compile(
     r"\?|\b(any ideas|does anyone know|how (?:do|can) i|how to|is there a way|what'?s the)\b", re.I
 )
 _MIXED = re.compile(r"\b(only wish|i wish|though|however|but|except|apart from|if only)\b", re.I)
-SECURITY_INTENTS = frozenset({"complaint", "question", "other"})
+SECURITY_INTENTS = frozenset({"complaint", "question", "other", "security"})
+HOLDING = frozenset({"press", "legal"})
+"""Template families that get a holding reply: no fact, no knowledge, a note to the approver."""
+NOTES = {
+    "press": "Press enquiry: a holding reply pointing to the press office, no statement."
+    " Forward it to the press office before approving.",
+    "legal": "Legal threat: a holding reply that admits nothing and states no fact."
+    " A senior approver (or legal) should check it before it is posted.",
+    "security": "Security: a safety-first reply. Check with the fraud or security team that"
+    " the account is secured; never ask for details in public.",
+}
+"""The note to the approver for each template family with its own handling."""
+FIXED = frozenset({*HOLDING, "security", "language"})
+"""Template families always drafted from templates, in llm mode too: holding replies and
+safety-first steps are not improvised."""
+LIBRARY_KINDS = frozenset({"complaint", "question", "other", "praise"})
+"""Template families whose drafts may reuse a reply approved for a similar mention."""
+_DIGITS = re.compile(r"[#\w]*\d[\w-]*")
+_PROPER = re.compile(r"\b[A-Z][a-z]+\b")
 log = logging.getLogger(__name__)
 
 
@@ -84,7 +113,13 @@ class Responder:
         self.embedder = embedder
         self.root = cfg.prompts_dir or packaged_prompts()
         self.templates = TemplateSet(self.root)
-        self.topics = load_topics(self.root)
+        self.vocabulary = load_vocabulary(self.root)
+        self.local: dict[str, Vocabulary] = {
+            code: load_vocabulary(self.root / LANGUAGES / code)
+            for code in self.templates.languages()
+        }
+        """Per-language problem vocabularies (``languages/{code}/topics.yaml``)."""
+        self.topics = self.vocabulary.topics
         self.knowledge = KnowledgeBase.load(self.root / "knowledge", embedder, self.topics)
         self.history = ExampleHistory(embedder)
         self._vectors: dict[str, Any] = {}
@@ -120,7 +155,7 @@ class Responder:
             hits, ranked = self._retrieve(ctx, query)
         else:
             hits, ranked = await asyncio.to_thread(self._retrieve, ctx, query)
-        if self.cfg.mode == "llm" and self.llm is not None:
+        if self.cfg.mode == "llm" and self.llm is not None and self.kind(ctx) not in FIXED:
             return await self._draft_llm(ctx, hits, ranked)
         return self.draft_template(ctx, hits, ranked)
 
@@ -132,15 +167,37 @@ class Responder:
         """Whether the mention is in a language other than English."""
         return (ctx.language or "en") != "en"
 
+    def writes(self, ctx: DraftContext) -> str | None:
+        """The mention's language when the draft is written in it, else None (English).
+
+        The language must be in ``responder.languages`` and have its own template set.
+        """
+        language = ctx.language or "en"
+        if language != "en" and language in self.cfg.languages and language in self.local:
+            return language
+        return None
+
+    def found(self, ctx: DraftContext, personal: bool = True) -> Problem:
+        """The problem ``ctx`` names, read with the vocabulary of the language drafted in."""
+        mention = _defused(ctx.mention)
+        language = self.writes(ctx)
+        if language is not None:
+            local = self.local[language]
+            return problem(mention, self.brand.name, local.topics, local)
+        return problem(mention, self.brand.name, self.topics, self.vocabulary)
+
     def kind(self, ctx: DraftContext, found: Problem | None = None) -> str:
         """Which reply template family answers ``ctx``: its intent, ``security`` or ``language``."""
         if ctx.intent in NO_REPLY:
             return ctx.intent
-        if self.foreign(ctx):
+        if self.foreign(ctx) and self.writes(ctx) is None:
             return "language"
-        found = found or problem(_defused(ctx.mention), self.brand.name, self.topics)
-        if found.security and ctx.intent in SECURITY_INTENTS:
+        found = found or self.found(ctx)
+        if ctx.intent == "security" or (found.security and ctx.intent in SECURITY_INTENTS):
             return "security"
+        for kind in ("legal", "press"):
+            if ctx.intent == kind or kind in found.topics:
+                return kind
         return ctx.intent
 
     async def sync_history(self, source: HistorySource) -> int:
@@ -174,9 +231,16 @@ class Responder:
         vectors = await asyncio.to_thread(embedder.embed, queries)
         self._vectors = dict(zip(queries, vectors, strict=True))
 
+    def knowledge_bars(self) -> tuple[float, float]:
+        """The minimum score and the no-topic abstention bar for the retrieval in use."""
+        cfg = self.cfg
+        if self.knowledge.semantic:
+            return cfg.knowledge_min_similarity, cfg.knowledge_abstain_similarity
+        return cfg.knowledge_min_score, cfg.knowledge_abstain_score
+
     def _retrieve(self, ctx: DraftContext, query: str) -> tuple[list[Hit], list[RankedExample]]:
         """Knowledge hits and ranked approved replies; the query is embedded at most once."""
-        wants_knowledge = ctx.intent != "praise" and not self.foreign(ctx)
+        wants_knowledge = ctx.intent not in ("praise", "legal") and not self.foreign(ctx)
         needed = (wants_knowledge and bool(self.knowledge.snippets)) or (
             len(self.history) > 0 and not ctx.examples
         )
@@ -185,14 +249,18 @@ class Responder:
             vector = self.embedder.embed([query])[0]
         hits: list[Hit] = []
         if wants_knowledge:
-            floor = (
-                self.cfg.knowledge_min_similarity
-                if self.knowledge.semantic
-                else self.cfg.knowledge_min_score
-            )
+            floor, abstain = self.knowledge_bars()
             hits = self.knowledge.search(
-                query, self.cfg.knowledge_k, floor, margin=self.cfg.knowledge_margin, vector=vector
+                query,
+                self.cfg.knowledge_k,
+                floor,
+                margin=self.cfg.knowledge_margin,
+                vector=vector,
+                abstain=abstain,
             )
+        kind = self.kind(ctx)
+        if kind in HOLDING:
+            hits = [Hit(s, 1.0) for s in self.knowledge.snippets if kind in s.topics][:1]
         k = self.cfg.examples_k
         if ctx.examples:
             return hits, rank_examples(query, ctx.examples, self.embedder, k)
@@ -214,8 +282,8 @@ class Responder:
         """The variables every template sees (documented in prompts/README.md)."""
         mention = ctx.mention
         who = address(mention)
-        found = problem(_defused(mention), self.brand.name, self.topics)
-        thing, person = praised(_defused(mention), self.brand.name)
+        found = self.found(ctx)
+        thing, person = praised(_defused(mention), self.brand.name, self.vocabulary)
         if not personal:
             found = replace(found, phrase="", object="", key_phrases=())
             thing = person = ""
@@ -248,6 +316,7 @@ class Responder:
             "language": language,
             "language_name": language_name(language),
             "language_supported": language in self.cfg.languages,
+            "reply_language": language_name(self.writes(ctx) or "en"),
             "rating": mention.rating,
             "stars": stars(mention.rating),
             "brand": self.brand,
@@ -263,6 +332,10 @@ class Responder:
                 for r in ranked[: self.cfg.llm.examples]
             ],
             "limit": self.limit(mention.platform).chars,
+            "thread": [
+                {"author": t.author, "text": _TAG.sub(" ", t.text), "ours": t.ours}
+                for t in ctx.thread
+            ],
         }
 
     def _rendered(self, hit: Hit, brand_vars: dict[str, Any]) -> RenderedSnippet:
@@ -316,10 +389,15 @@ class Responder:
             hits, ranked = self._retrieve(ctx, _query(ctx.mention))
         platform = ctx.mention.platform
         kind = self.kind(ctx)
+        notes = self.notes(ctx, kind, hits)
+        if kind in LIBRARY_KINDS and not self.foreign(ctx):
+            reused = self.from_library(ctx, ranked, notes)
+            if reused is not None:
+                return reused
         rejected: list[str] = []
         for personal in (True, False):
             variables = self.context(ctx, hits, ranked, personal=personal)
-            phrasings = self.templates.phrasings(platform, kind, variables)
+            phrasings = self.templates.phrasings(platform, kind, variables, self.writes(ctx))
             for phrasing in order_phrasings(phrasings, ctx.mention, ranked):
                 text = self._compose(ctx.mention, phrasing.text)
                 problems = self._check(ctx, text)
@@ -331,9 +409,84 @@ class Responder:
                         limit=self.limit(platform).chars,
                         knowledge=tuple(h.snippet.id for h in hits),
                         rejected=tuple(rejected),
+                        notes=notes,
                     )
                 rejected += [f"{phrasing.id}: {p}" for p in problems]
-        return self._safe(ctx, rejected)
+        return replace(self._safe(ctx, rejected), notes=notes)
+
+    def notes(self, ctx: DraftContext, kind: str, hits: Sequence[Hit]) -> tuple[str, ...]:
+        """What the approver should know about a draft for ``ctx`` of template family ``kind``."""
+        if kind in NOTES:
+            return (NOTES[kind],)
+        if hits or kind not in ("complaint", "question", "other") or self.foreign(ctx):
+            return ()
+        topics = detect_topics(_query(ctx.mention), self.topics)
+        main = main_topic(topics, self.topics)
+        about = f" about {main.replace('_', ' ')}" if main else ""
+        return (f"No knowledge answers this problem{about}: the draft states no fact.",)
+
+    # -- answer library ------------------------------------------------------------------
+
+    def library_bar(self) -> float:
+        """How similar a past mention must be for its approved reply to be reused."""
+        semantic = self.embedder is not None
+        return self.cfg.library_min_similarity if semantic else self.cfg.library_min_score
+
+    def from_library(
+        self, ctx: DraftContext, ranked: Sequence[RankedExample], notes: tuple[str, ...]
+    ) -> Draft | None:
+        """A draft reusing the reply approved for a mention like this one, or None.
+
+        The past mention must be as similar as :meth:`library_bar`, on the same platform
+        family, with the same intent and main problem topic; its reply must name nothing
+        specific to that customer (their name is replaced, numbers refuse the reuse) and the
+        adapted text must pass the guardrails.
+        """
+        for candidate in ranked[:3]:
+            text = self._adapted(ctx, candidate)
+            if text is None:
+                continue
+            example = candidate.example
+            if self._check(ctx, text):
+                continue
+            return Draft(
+                text=text,
+                mode="template",
+                template="library",
+                limit=self.limit(ctx.mention.platform).chars,
+                notes=(f"Based on the reply approved for #{example.mention_id}.", *notes),
+                based_on=example.mention_id,
+            )
+        return None
+
+    def _adapted(self, ctx: DraftContext, candidate: RankedExample) -> str | None:
+        example = candidate.example
+        similarity = candidate.score / (EDIT_WEIGHT if example.edited else 1.0)
+        mention = ctx.mention
+        if (
+            not example.mention_id
+            or similarity < self.library_bar()
+            or family(example.platform or mention.platform) != family(mention.platform)
+            or (example.intent and example.intent != ctx.intent)
+            or self._main(example.mention_text) != self._main(_query(mention))
+        ):
+            return None
+        body = clean_llm_reply(example.reply_text, self.brand.signoff)
+        if self._specific(body, example.mention_text, _query(mention), example.author):
+            return None
+        renamed = _rename(body, example.author, first_name(mention.author) or "")
+        return None if renamed is None else self._compose(mention, renamed)
+
+    def _specific(self, reply: str, old: str, new: str, old_author: str) -> bool:
+        """Whether ``reply`` names something of the old mention's only (numbers, names)."""
+        if any(token in old for token in _DIGITS.findall(reply)):
+            return True
+        own = {*old_author.split()[:1], *self.brand.name.split()}
+        names = {w for w in _PROPER.findall(reply) if w not in own}
+        return any(re.search(rf"\b{w}\b", old) and w not in new for w in names)
+
+    def _main(self, text: str) -> str | None:
+        return main_topic(detect_topics(text, self.topics), self.topics)
 
     def _safe(self, ctx: DraftContext, rejected: list[str]) -> Draft:
         """The minimal reply used when no phrasing passes."""
@@ -377,7 +530,7 @@ class Responder:
         text = self._compose(ctx.mention, body)
         if text.endswith(limits.ELLIPSIS) and not body.endswith(limits.ELLIPSIS):
             return self._fallback(ctx, hits, ranked, "LLM reply too long for the platform", [])
-        problems = self._check(ctx, text)
+        problems = self._check(ctx, text) + self._unfounded(ctx, body, hits)
         if problems:
             reason = "LLM reply failed the guardrails"
             return self._fallback(ctx, hits, ranked, reason, [f"llm: {p}" for p in problems])
@@ -387,7 +540,25 @@ class Responder:
             template="llm/user.j2",
             limit=self.limit(ctx.mention.platform).chars,
             knowledge=tuple(h.snippet.id for h in hits),
+            notes=self.notes(ctx, self.kind(ctx), hits),
         )
+
+    def _unfounded(self, ctx: DraftContext, body: str, hits: Sequence[Hit]) -> list[str]:
+        """The abstention rule applied to generated text: every figure must have a source.
+
+        A number, time span or amount in an LLM reply must come from the mention, a knowledge
+        snippet used for this draft or the brand's contact details; otherwise it is a fact
+        the model made up (or took from knowledge that does not answer this problem).
+        """
+        brand = self.brand
+        contact = [brand.support_url, brand.support_email or "", brand.support_phone or ""]
+        sources = [ctx.mention.text, ctx.mention.title or "", *contact]
+        for hit in hits:
+            sources += [hit.snippet.reply, hit.snippet.short, hit.snippet.body]
+        known = " ".join(sources)
+        figures = [t.strip("#.,;:") for t in _DIGITS.findall(body)]
+        unfounded = [f for f in figures if f and f not in known]
+        return [f"states a figure with no source: {f}" for f in dict.fromkeys(unfounded)]
 
     def _fallback(
         self,
@@ -415,6 +586,16 @@ def _defused(mention: Mention) -> Mention:
     """The mention as personalisation reads it: injected instructions removed."""
     text = guardrails.strip_instructions(mention.text)
     return mention if text == mention.text else mention.model_copy(update={"text": text})
+
+
+def _rename(body: str, old_author: str, new_name: str) -> str | None:
+    """``body`` with the old customer's first name replaced by ``new_name`` (None: cannot)."""
+    old = (old_author.split() or [""])[0].strip(",.")
+    if len(old) < 2 or not re.search(rf"\b{re.escape(old)}\b", body):
+        return body
+    if not new_name:
+        return None
+    return re.sub(rf"\b{re.escape(old)}\b", new_name, body)
 
 
 def _unit(seed: str) -> float:
@@ -498,7 +679,37 @@ def template_problems(cfg: ResponderConfig, brand: BrandConfig) -> list[str]:
         for mention in sample_mentions(platform):
             for kind in KINDS:
                 problems += _render_problems(responder, _sample_context(mention, kind))
+            for language in responder.local:
+                problems += _language_problems(responder, mention, language)
     return list(dict.fromkeys(problems))
+
+
+def _language_problems(responder: Responder, mention: Mention, language: str) -> list[str]:
+    """Render every template family of ``language``'s set (whatever responder.languages)."""
+    cfg = responder.cfg
+    writer = responder
+    if language not in cfg.languages:
+        writer = Responder(
+            cfg.model_copy(update={"languages": [*cfg.languages, language]}), responder.brand
+        )
+    problems = []
+    for kind in KINDS:
+        if kind in ("language", *NO_REPLY):
+            continue
+        ctx = DraftContext(mention, intent=kind, language=language)
+        variables = writer.context(ctx)
+        label = f"(platform={mention.platform}, intent={kind}, language={language})"
+        try:
+            phrasings = writer.templates.phrasings(mention.platform, kind, variables, language)
+        except TemplateError as exc:
+            problems.append(f"{describe(exc, writer.root)} {label}")
+            continue
+        for phrasing in phrasings:
+            text = writer._compose(mention, phrasing.text)
+            problems += [f"{phrasing.id}: {p} {label}" for p in writer._check(ctx, text)]
+            if text.endswith(limits.ELLIPSIS):
+                problems.append(f"{phrasing.id}: does not fit {mention.platform}'s limit {label}")
+    return problems
 
 
 def _sample_context(mention: Mention, kind: str) -> DraftContext:

@@ -32,10 +32,13 @@ from repbot.errors import ConfigError
 from repbot.platforms import FAMILIES as FAMILIES
 from repbot.platforms import family as family
 
-KINDS: tuple[str, ...] = (*INTENTS, "security", "language")
+KINDS: tuple[str, ...] = tuple(dict.fromkeys((*INTENTS, "security", "press", "legal", "language")))
 """Template families: the intents, plus ``security`` (fraud, hacked accounts, scams: urgent and
-safety first) and ``language`` (a mention in a language other than English)."""
+safety first), ``press`` and ``legal`` (holding replies) and ``language`` (a mention in a
+language other than English)."""
 DEFAULT = "replies/default.j2"
+LANGUAGES = "languages"
+"""Folder of per-language template sets: ``languages/{code}/replies/`` mirrors ``replies/``."""
 _BLANKS = re.compile(r"\n{3,}")
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
 
@@ -109,23 +112,36 @@ class TemplateSet:
         )
         self._strings: dict[str, Template] = {}
 
-    def chain(self, platform: str, intent: str) -> list[str]:
-        """Template names tried in order: platform+intent, family+intent, intent, default."""
+    def languages(self) -> tuple[str, ...]:
+        """Language codes with their own template set (``languages/{code}/replies/``)."""
+        folder = self.root / LANGUAGES
+        if not folder.is_dir():
+            return ()
+        return tuple(sorted(p.parent.name for p in folder.glob("*/replies") if p.is_dir()))
+
+    def chain(self, platform: str, intent: str, language: str | None = None) -> list[str]:
+        """Template names tried in order: platform+intent, family+intent, intent, default.
+
+        With ``language`` the names are those of ``languages/{language}/`` only: a draft in
+        the customer's language never falls back to an English template.
+        """
+        base = f"{LANGUAGES}/{language}/replies" if language else "replies"
         return [
-            f"replies/{platform}/{intent}.j2",
-            f"replies/{family(platform)}/{intent}.j2",
-            f"replies/{intent}.j2",
-            DEFAULT,
+            f"{base}/{platform}/{intent}.j2",
+            f"{base}/{family(platform)}/{intent}.j2",
+            f"{base}/{intent}.j2",
+            f"{base}/default.j2",
         ]
 
-    def resolve(self, platform: str, intent: str) -> Template:
+    def resolve(self, platform: str, intent: str, language: str | None = None) -> Template:
         """The first template of the chain that exists."""
-        for name in self.chain(platform, intent):
+        names = self.chain(platform, intent, language)
+        for name in names:
             try:
                 return self.env.get_template(name)
             except TemplateNotFound:
                 continue
-        raise ConfigError([f"no template for {platform}/{intent} and no {DEFAULT}"], "responder")
+        raise ConfigError([f"no template for {platform}/{intent} and no {names[-1]}"], "responder")
 
     @staticmethod
     def blocks(template: Template) -> list[str]:
@@ -143,9 +159,15 @@ class TemplateSet:
             self.env.handle_exception()
             raise  # pragma: no cover - handle_exception always raises
 
-    def phrasings(self, platform: str, intent: str, context: Mapping[str, Any]) -> list[Phrasing]:
+    def phrasings(
+        self,
+        platform: str,
+        intent: str,
+        context: Mapping[str, Any],
+        language: str | None = None,
+    ) -> list[Phrasing]:
         """Every phrasing of the template chosen for ``platform`` and ``intent``."""
-        template = self.resolve(platform, intent)
+        template = self.resolve(platform, intent, language)
         name = template.name or "?"
         return [
             Phrasing(name, block, self.render_block(template, block, context))
@@ -184,6 +206,11 @@ class TemplateSet:
 
 def _layout_problem(rel: str) -> list[str]:
     parts = rel.split("/")
+    if parts[0] == LANGUAGES:
+        if len(parts) < 4 or parts[2] != "replies":
+            return [f"{rel}: expected {LANGUAGES}/{{code}}/replies/[platform|family/]intent.j2"]
+        problems = _layout_problem("/".join(parts[2:]))
+        return [f"{'/'.join(parts[:2])}/{p}" for p in problems]
     if parts[0] != "replies" or parts[-1].startswith("_"):
         return []
     intent = parts[-1].removesuffix(".j2")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from repbot.store.base import (
     Action,
     ApprovedExample,
@@ -15,6 +17,9 @@ from repbot.store.base import (
 )
 from repbot.store.sqlite import SqliteStore
 
+if TYPE_CHECKING:
+    from repbot.config import Config
+
 __all__ = [
     "Action",
     "ApprovedExample",
@@ -27,9 +32,19 @@ __all__ = [
     "SqliteStore",
     "Store",
     "open_store",
+    "store_for",
 ]
 
 
 def open_store(path: str) -> Store:
-    """Open (and migrate) the store at ``path``."""
+    """Open (and migrate) the SQLite store at ``path``."""
     return SqliteStore(path)
+
+
+def store_for(config: Config) -> Store:
+    """Open (and migrate) the store ``store.backend`` names: SQLite or PostgreSQL."""
+    if config.store.backend == "postgres" and config.store.dsn is not None:
+        from repbot.store.postgres import open_postgres
+
+        return open_postgres(config.store.dsn.get_secret_value())
+    return SqliteStore(config.store_file())

@@ -16,8 +16,13 @@ from typing import Any, Literal
 from repbot.models import Mention, State
 from repbot.respond.draft import ApprovedExample as ApprovedExample
 from repbot.respond.history import StoredExample as StoredExample
+from repbot.store.accounts import UserRecord as UserRecord
+from repbot.store.feedback import FeedbackLabel as FeedbackLabel
+from repbot.store.ops import OpsRow as OpsRow
+from repbot.store.queueing import HistoryEntry, QueueCursor, QueueFilter, QueuePage
+from repbot.store.threads import Revision, Turn
 
-Action = Literal["approve", "edit", "reject", "snooze", "posted_manually"]
+Action = Literal["approve", "edit", "reject", "snooze", "posted_manually", "undo"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,20 @@ class Item:
     next_attempt_at: datetime | None = None
     posted_url: str | None = None
     decided_by: str | None = None
+    post_after: datetime | None = None
+    """An approved reply is not posted before this (the end of its undo window, or a retry)."""
+    revisions: int = 0
+    """How many times the author edited it since we first stored it (see ``Store.revisions``)."""
+    original_rating: int | None = None
+    """The rating before the first edit (``edited 1★ → 4★``); None when never edited."""
+    revised_at: datetime | None = None
+    conversation_id: int | None = None
+    """The id of the conversation's first item, when the mention is part of one."""
+
+    @property
+    def sandbox_post(self) -> bool:
+        """Whether its reply went to the local demo sandbox (nothing reached the platform)."""
+        return (self.posted_url or "").startswith("sandbox://")
 
     @property
     def explanation(self) -> list[tuple[str, float]]:
@@ -57,6 +76,10 @@ class IngestResult:
     new_ids: list[int]
     duplicates: int
     rejected: list[str] = field(default_factory=list)
+    revised_ids: list[int] = field(default_factory=list)
+    """Stored mentions this page edited (a revision was kept)."""
+    answered_ids: list[int] = field(default_factory=list)
+    """Mentions (new or stored) that arrived with a reply already made on the platform."""
 
     @property
     def malformed(self) -> int:
@@ -418,6 +441,276 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def save_example_embeddings(self, model: str, vectors: Sequence[tuple[int, bytes]]) -> None:
         """Store ``(decision_id, float32 vector bytes)`` pairs computed with ``model``."""
+
+    # ---- section 13A: accounts, console sessions by account (issue 13, accounts) ----
+    @abc.abstractmethod
+    def user_add(
+        self, name: str, role: str, password_hash: str, slack_user_id: str | None = None
+    ) -> UserRecord:
+        """Store a new account; StoreError when the name or Slack id is taken."""
+
+    @abc.abstractmethod
+    def user_get(self, name: str) -> UserRecord | None:
+        """The account called ``name`` (as stored), or None."""
+
+    @abc.abstractmethod
+    def user_by_id(self, user_id: int) -> UserRecord | None:
+        """The account with id ``user_id``, or None."""
+
+    @abc.abstractmethod
+    def user_by_slack(self, slack_user_id: str) -> UserRecord | None:
+        """The account linked to the Slack user ``slack_user_id``, or None."""
+
+    @abc.abstractmethod
+    def users(self, after_id: int = 0, limit: int = 100) -> list[UserRecord]:
+        """Accounts with id above ``after_id``, by id (keyset pages)."""
+
+    @abc.abstractmethod
+    def has_users(self) -> bool:
+        """Whether any account (enabled or not) exists."""
+
+    @abc.abstractmethod
+    def user_update(
+        self,
+        user_id: int,
+        *,
+        role: str | None = None,
+        password_hash: str | None = None,
+        disabled: bool | None = None,
+        end_sessions: bool = False,
+    ) -> UserRecord:
+        """Change the given fields (``end_sessions``: bump the session epoch); StoreError when
+        there is no such account."""
+
+    @abc.abstractmethod
+    def user_logged_in(self, user_id: int, at: datetime) -> None:
+        """Record a successful sign-in."""
+
+    # ---- end 13A ----
+
+    # ---- section 13B: undo window, claims, bulk actions (issue 13, actions) ----
+    @abc.abstractmethod
+    def due_posts(self, now: datetime, limit: int) -> list[Item]:
+        """Approved items whose ``post_after`` has come (undo window over, retry due), most
+        urgent first; reads only the due rows (an index on ``post_after``)."""
+
+    @abc.abstractmethod
+    def set_post_after(self, mention_id: int, when: datetime) -> None:
+        """Hold an approved item until ``when`` (its undo window); use inside ``batch()``."""
+
+    @abc.abstractmethod
+    def undo(
+        self, mention_id: int, actor: str, *, channel: str, expected: Collection[State]
+    ) -> Decision:
+        """Compare-and-set: an approved item back to awaiting_approval, its final text kept as
+        a new draft, recorded as an ``undo`` decision. Use :func:`repbot.workflow.undo`."""
+
+    @abc.abstractmethod
+    def claim(
+        self,
+        mention_id: int,
+        identity: str,
+        actor: str,
+        *,
+        now: datetime,
+        expires: datetime,
+        holder: str | None,
+    ) -> Claim:
+        """Compare-and-set a claim: taken when the live claim's holder (one that has not
+        expired at ``now``) is ``holder`` (None: nobody) or ``identity``. Returns the live claim
+        afterwards (another person's when this one lost), audited as ``claimed``."""
+
+    @abc.abstractmethod
+    def claims(self, mention_ids: Collection[int], now: datetime) -> dict[int, Claim]:
+        """The live claims (not expired at ``now``) of ``mention_ids``."""
+
+    @abc.abstractmethod
+    def release_claim(self, mention_id: int, actor: str) -> bool:
+        """Drop the item's claim (audited as ``claim_released`` when there was one)."""
+
+    # ---- end 13B ----
+
+    # ---- section 13C: queue pages, full-text search, customer history (issue 13, queue) ----
+    @abc.abstractmethod
+    def queue_page(
+        self, where: QueueFilter, after: QueueCursor | None = None, limit: int = 50
+    ) -> QueuePage:
+        """One page of the queue in queue order (newest first when searching), after ``after``.
+
+        Costs the same at any history size (keyset pages, no offsets). Raises SearchError when
+        ``where.search`` cannot be searched.
+        """
+
+    @abc.abstractmethod
+    def queue_entered(self, where: QueueFilter, since: datetime, limit: int = 100) -> list[int]:
+        """Ids of items matching ``where`` that entered their state at or after ``since``."""
+
+    @abc.abstractmethod
+    def items(self, ids: Sequence[int]) -> list[Item]:
+        """The items with these ids (missing ones left out), in the order given."""
+
+    @abc.abstractmethod
+    def facets(self) -> dict[str, list[str]]:
+        """The platforms and intents seen (``{"platform": [...], "intent": [...]}``), sorted."""
+
+    @abc.abstractmethod
+    def customer_history(
+        self, mention_id: int, *, limit: int = 20, across_platforms: bool = False
+    ) -> list[HistoryEntry]:
+        """The author's earlier mentions, newest first: on the same platform by handle, or on
+        every platform with the identical handle when ``across_platforms``."""
+
+    # ---- end 13C ----
+
+    # ---- section 14: review revisions, conversations, replies made elsewhere (issue 14, core) ----
+    @abc.abstractmethod
+    def revisions(self, mention_id: int, limit: int = 20) -> list[Revision]:
+        """The previous versions of an edited mention, newest first."""
+
+    @abc.abstractmethod
+    def conversation(self, mention_id: int, limit: int = 20) -> list[Turn]:
+        """The last ``limit`` turns of the conversation ``mention_id`` is part of, oldest
+        first (the mention itself included); ``[]`` when it is part of none."""
+
+    @abc.abstractmethod
+    def open_in_conversation(
+        self, conversation_id: int, states: Collection[State], before_id: int
+    ) -> int | None:
+        """The earliest item of the conversation with an id below ``before_id`` in ``states``."""
+
+    @abc.abstractmethod
+    def open_by_author(
+        self,
+        platform: str,
+        author: str,
+        since: datetime,
+        states: Collection[State],
+        before_id: int,
+    ) -> int | None:
+        """The latest item by ``author`` on ``platform`` created since ``since``, in ``states``,
+        with an id below ``before_id`` (a keyed walk of the author's recent mentions)."""
+
+    @abc.abstractmethod
+    def join_conversation(self, mention_id: int, into_id: int) -> int:
+        """Put ``mention_id`` in the conversation of ``into_id`` (started there if it has none);
+        returns the conversation id."""
+
+    @abc.abstractmethod
+    def close_answered(
+        self,
+        mention_id: int,
+        reason: str,
+        answered_at: datetime,
+        url: str | None,
+        *,
+        to: State,
+        expected: Collection[State],
+    ) -> None:
+        """Close an item answered on the platform: move it to ``to`` with ``reason``, its post
+        time (the KPI clock's end) ``answered_at`` and link ``url``."""
+
+    @abc.abstractmethod
+    def reopen(
+        self, mention_id: int, event: str, actor: str, *, to: State, expected: Collection[State]
+    ) -> None:
+        """Send an item back to ``to`` (an edit or a joined message needs a new draft), with a
+        fresh attempt count."""
+
+    # ---- end 14 ----
+
+    # ---- section 15: feedback labels, answer library (issue 15) ----
+    @abc.abstractmethod
+    def add_feedback(
+        self,
+        mention_id: int,
+        label: str,
+        actor: str,
+        *,
+        channel: str,
+        previous: str | None = None,
+        reason: str | None = None,
+    ) -> FeedbackLabel:
+        """Record that ``actor`` (on ``channel``) labelled the mention ``label``."""
+
+    @abc.abstractmethod
+    def feedback_labels(self, after_id: int = 0, limit: int = 500) -> list[FeedbackLabel]:
+        """Labels with an id above ``after_id``, oldest first, each with the mention's text
+        (keyset paging: pass the last id back)."""
+
+    # ---- end 15 ----
+
+    # ---- section 16: KPIs, SLA, alerts state (issue 16) ----
+    @abc.abstractmethod
+    def mark_first_look(self, mention_id: int, at: datetime) -> bool:
+        """Record the first time a human looked at the mention; later looks change nothing.
+        True when this was the first look."""
+
+    @abc.abstractmethod
+    def ops_rows(
+        self,
+        since: datetime,
+        until: datetime,
+        *,
+        after: tuple[datetime, int] | None = None,
+        limit: int = 1000,
+        states: Collection[str] | None = None,
+    ) -> list[OpsRow]:
+        """Mentions that arrived in ``[since, until)``, oldest first by ``(ingested_at, id)``;
+        keyset paging: pass the last row's ``(ingested_at, id)`` as ``after`` (it replaces
+        ``since``). ``states`` keeps only those states."""
+
+    @abc.abstractmethod
+    def last_ingested(self, source: str) -> datetime | None:
+        """When the newest mention of ``source`` arrived (None: never)."""
+
+    @abc.abstractmethod
+    def alerts_between(
+        self, since: datetime, until: datetime, kinds: Collection[str], limit: int = 200
+    ) -> list[dict[str, Any]]:
+        """Alerts of ``kinds`` recorded in ``[since, until)``, oldest first."""
+
+    @abc.abstractmethod
+    def alerts_after(self, after_id: int, limit: int = 200) -> list[dict[str, Any]]:
+        """Alerts with an id above ``after_id``, oldest first (keyset paging)."""
+
+    @abc.abstractmethod
+    def add_sla_alert(self, mention_id: int, level: str, source: str, message: str) -> bool:
+        """Record the alert of SLA ``level`` (its alert kind) for the mention once: False,
+        and nothing recorded, when that level was already alerted for it."""
+
+    # ---- end 16 ----
+
+    # ---- section 15J: answer library, draft provenance (issue 15, drafts) ----
+    # ---- end 15J ----
+
+    # ---- section 16L: metrics, readiness, backup (issue 16, operations) ----
+    @abc.abstractmethod
+    def event_counts(self) -> dict[str, dict[str, int]]:
+        """Running totals kept by the store as events are recorded, read in O(1).
+
+        ``{"decision": {action: n}, "alert": {kind: n}}``; never computed by scanning history.
+        """
+
+    @abc.abstractmethod
+    def post_totals(self) -> dict[str, int]:
+        """Replies posted so far, by source (from the per-month post counters)."""
+
+    @abc.abstractmethod
+    def check_writable(self) -> None:
+        """Raise ``StoreError`` unless a write transaction can be opened now (readiness)."""
+
+    # ---- end 16L ----
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One person working on an item (\"I'm on it\") until ``expires``."""
+
+    mention_id: int
+    identity: str
+    actor: str
+    claimed_at: datetime
+    expires: datetime
 
 
 @dataclass(frozen=True)

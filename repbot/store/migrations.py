@@ -117,6 +117,87 @@ CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 {_kpi_sql()}
 """
 
+
+# Migration 8 (issue 13, queue). ``mention_search`` holds each mention's words (title, text,
+# author) and its replies (draft, approved text, the owner's reply elsewhere), rowid = mention id,
+# kept in step by triggers inside the transaction of every change. ``facet_counts`` lists the
+# platforms and intents for the console's filters without reading the history.
+def _search_body(row: str) -> str:
+    j = f"{row}mention_json"
+    return (
+        f"coalesce(json_extract({j}, '$.title'), '') || ' ' ||"
+        f" coalesce(json_extract({j}, '$.text'), '') || ' ' || {row}author_handle || ' ' ||"
+        f" coalesce(json_extract({j}, '$.author.display_name'), '')"
+    )
+
+
+def _search_reply(row: str) -> str:
+    return (
+        f"coalesce((SELECT text FROM drafts WHERE id = {row}draft_id), '') || ' ' ||"
+        f" coalesce({row}final_text, '') || ' ' ||"
+        f" coalesce(json_extract({row}mention_json, '$.owner_reply.text'), '')"
+    )
+
+
+def _facet_sql() -> str:
+    def bump(facet: str, value: str, delta: str) -> str:
+        return (
+            f"INSERT INTO facet_counts (facet, value, n) SELECT '{facet}', {value}, {delta}"
+            f" WHERE {value} IS NOT NULL ON CONFLICT (facet, value) DO UPDATE SET n = n + {delta};"
+        )
+
+    return f"""
+CREATE TABLE facet_counts (
+    facet TEXT NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (facet, value)
+) WITHOUT ROWID;
+INSERT INTO facet_counts (facet, value, n) SELECT 'platform', platform, count(*) FROM mentions
+    GROUP BY platform;
+INSERT INTO facet_counts (facet, value, n) SELECT 'intent', intent, count(*) FROM mentions
+    WHERE intent IS NOT NULL GROUP BY intent;
+CREATE TRIGGER facet_counts_insert AFTER INSERT ON mentions BEGIN
+    {bump("platform", "NEW.platform", "1")}
+    {bump("intent", "NEW.intent", "1")}
+END;
+CREATE TRIGGER facet_counts_intent AFTER UPDATE OF intent ON mentions
+    WHEN OLD.intent IS NOT NEW.intent BEGIN
+    {bump("intent", "OLD.intent", "-1")}
+    {bump("intent", "NEW.intent", "1")}
+END;
+CREATE TRIGGER facet_counts_delete AFTER DELETE ON mentions BEGIN
+    {bump("platform", "OLD.platform", "-1")}
+    {bump("intent", "OLD.intent", "-1")}
+END;
+"""
+
+
+_QUEUE_SQL = f"""
+CREATE VIRTUAL TABLE mention_search USING fts5(
+    body, reply, tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO mention_search (rowid, body, reply)
+    SELECT id, {_search_body("")}, {_search_reply("")} FROM mentions;
+CREATE TRIGGER mention_search_insert AFTER INSERT ON mentions BEGIN
+    INSERT INTO mention_search (rowid, body, reply)
+        VALUES (NEW.id, {_search_body("NEW.")}, {_search_reply("NEW.")});
+END;
+CREATE TRIGGER mention_search_text AFTER UPDATE OF mention_json, author_handle ON mentions
+    WHEN OLD.mention_json IS NOT NEW.mention_json OR OLD.author_handle IS NOT NEW.author_handle
+    BEGIN
+    UPDATE mention_search SET body = {_search_body("NEW.")}, reply = {_search_reply("NEW.")}
+        WHERE rowid = NEW.id;
+END;
+CREATE TRIGGER mention_search_reply AFTER UPDATE OF draft_id, final_text ON mentions
+    WHEN OLD.draft_id IS NOT NEW.draft_id OR OLD.final_text IS NOT NEW.final_text BEGIN
+    UPDATE mention_search SET reply = {_search_reply("NEW.")} WHERE rowid = NEW.id;
+END;
+CREATE TRIGGER mention_search_delete AFTER DELETE ON mentions BEGIN
+    DELETE FROM mention_search WHERE rowid = OLD.id;
+END;
+CREATE INDEX mentions_handle ON mentions (author_handle, created_at);
+CREATE INDEX mentions_state_changed ON mentions (state, state_changed_at);
+{_facet_sql()}
+"""
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
         1,
@@ -272,4 +353,138 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    # ---- migration 6: issue 13 accounts ----
+    (
+        6,
+        "console accounts",
+        """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            slack_user_id TEXT UNIQUE,
+            disabled INTEGER NOT NULL DEFAULT 0,
+            session_epoch INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            last_login_at TEXT
+        );
+        """,
+    ),
+    # ---- end 6 ----
+    # ---- migration 7: issue 13 undo/claims ----
+    (
+        7,
+        "undo window and claims",
+        """
+        ALTER TABLE mentions ADD COLUMN post_after TEXT;
+        UPDATE mentions SET post_after = coalesce(next_attempt_at, decided_at, state_changed_at)
+            WHERE final_text IS NOT NULL;
+        CREATE INDEX mentions_post_due ON mentions (state, post_after) WHERE state = 'approved';
+        CREATE TABLE claims (
+            mention_id INTEGER PRIMARY KEY REFERENCES mentions (id),
+            identity TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            claimed_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        """,
+    ),
+    # ---- end 7 ----
+    # ---- migration 8: issue 13 FTS5 search ----
+    (
+        8,
+        "queue: full-text search, facet counts, customer history and live-update indexes",
+        _QUEUE_SQL,
+    ),
+    # ---- end 8 ----
+    # ---- migration 9: issue 14 revisions/conversations ----
+    (
+        9,
+        "review revisions, conversations",
+        """
+        CREATE TABLE mention_revisions (
+            id INTEGER PRIMARY KEY,
+            mention_id INTEGER NOT NULL REFERENCES mentions (id),
+            text TEXT NOT NULL,
+            title TEXT,
+            rating INTEGER,
+            updated_at TEXT,
+            state TEXT NOT NULL,
+            seen_at TEXT NOT NULL
+        );
+        CREATE INDEX mention_revisions_mention ON mention_revisions (mention_id, id);
+        ALTER TABLE mentions ADD COLUMN revisions INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE mentions ADD COLUMN original_rating INTEGER;
+        ALTER TABLE mentions ADD COLUMN revised_at TEXT;
+        ALTER TABLE mentions ADD COLUMN conversation_id INTEGER;
+        CREATE INDEX mentions_conversation ON mentions (conversation_id, id)
+            WHERE conversation_id IS NOT NULL;
+        CREATE INDEX posts_external ON posts (external_id) WHERE external_id IS NOT NULL;
+        """,
+    ),
+    # ---- end 9 ----
+    # ---- migration 10: issue 15 feedback/answer library ----
+    (
+        10,
+        "feedback labels (approvers' relabels)",
+        """
+        CREATE TABLE feedback_labels (
+            id INTEGER PRIMARY KEY,
+            mention_id INTEGER NOT NULL REFERENCES mentions (id),
+            label TEXT NOT NULL,
+            previous TEXT,
+            actor TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            reason TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX feedback_labels_mention ON feedback_labels (mention_id, id);
+        """,
+    ),
+    # ---- end 10 ----
+    # ---- migration 11: issue 16 ops ----
+    (
+        11,
+        "operations: first human look, window and per-source arrival indexes, alert times",
+        """
+        ALTER TABLE mentions ADD COLUMN first_look_at TEXT;
+        CREATE INDEX mentions_ingested ON mentions (ingested_at, id);
+        CREATE INDEX mentions_source_ingested ON mentions (source, ingested_at);
+        CREATE INDEX alerts_at ON alerts (at, id);
+        CREATE TABLE sla_alerts (
+            mention_id INTEGER NOT NULL REFERENCES mentions (id),
+            level TEXT NOT NULL,
+            at TEXT NOT NULL,
+            PRIMARY KEY (mention_id, level)
+        ) WITHOUT ROWID;
+        """,
+    ),
+    # ---- end 11 ----
+    # ---- migration 12: issue 15 answer library ----
+    # ---- end 12 ----
+    # ---- migration 13: issue 16 operations (metrics/backup) ----
+    (
+        13,
+        "operations: running totals of decisions and alerts for /metrics",
+        """
+        CREATE TABLE event_counts (
+            family TEXT NOT NULL, label TEXT NOT NULL, n INTEGER NOT NULL,
+            PRIMARY KEY (family, label)
+        ) WITHOUT ROWID;
+        INSERT INTO event_counts (family, label, n)
+            SELECT 'decision', action, count(*) FROM decisions GROUP BY action;
+        INSERT INTO event_counts (family, label, n)
+            SELECT 'alert', kind, count(*) FROM alerts GROUP BY kind;
+        CREATE TRIGGER event_counts_decision AFTER INSERT ON decisions BEGIN
+            INSERT INTO event_counts (family, label, n) VALUES ('decision', NEW.action, 1)
+                ON CONFLICT (family, label) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER event_counts_alert AFTER INSERT ON alerts BEGIN
+            INSERT INTO event_counts (family, label, n) VALUES ('alert', NEW.kind, 1)
+                ON CONFLICT (family, label) DO UPDATE SET n = n + 1;
+        END;
+        """,
+    ),
+    # ---- end 13 ----
 ]

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from repbot.secrets import redact
 from repbot.store.base import (
     Action,
     ApprovedExample,
+    Claim,
     Decision,
     IngestResult,
     Item,
@@ -29,7 +31,19 @@ from repbot.store.base import (
     Store,
     StoredExample,
 )
+from repbot.store.accounts import UserRecord
+from repbot.store.feedback import FeedbackLabel
+from repbot.store.ops import OpsRow
 from repbot.store.migrations import KPI_STAGES, MIGRATIONS, NEW_ORDER
+from repbot.store.queueing import (
+    HistoryEntry,
+    QueueCursor,
+    QueueFilter,
+    QueuePage,
+    SearchError,
+    fts_query,
+)
+from repbot.store.threads import Revision, Turn
 
 _ITEM_SQL = """
     SELECT m.*, d.text AS draft_text, d.meta_json AS draft_meta, r.raw_json
@@ -54,12 +68,20 @@ _CLOSED = "(" + ", ".join(f"'{s.value}'" for s in _CLOSED_STATES) + ")"
 
 APPROVED_SINCE_SQL = (
     "SELECT d.id, json_extract(m.mention_json, '$.text') AS mention_text, m.platform,"
-    " m.intent, d.text, d.action, e.dim, e.vector FROM decisions d"
+    " m.intent, d.text, d.action, e.dim, e.vector, d.mention_id,"
+    " json_extract(m.mention_json, '$.author.display_name') AS author FROM decisions d"
     " JOIN mentions m ON m.id = d.mention_id"
     " LEFT JOIN example_embeddings e ON e.decision_id = d.id AND e.model = ?"
     " WHERE d.id > ? AND d.action IN ('approve', 'edit') ORDER BY d.id LIMIT ?"
 )
 """Approved replies after a decision id, oldest first, with their vectors under one model."""
+
+
+DUE_POSTS_SQL = (
+    "WHERE m.id IN (SELECT id FROM mentions WHERE state = 'approved' AND post_after <= ?"
+    " ORDER BY post_after LIMIT ?) ORDER BY m.urgency DESC, m.id"
+)
+"""The poster's query: the inner select walks only the due rows of ``mentions_post_due``."""
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -154,17 +176,15 @@ class SqliteStore(Store):
     # ingest and cursors
     def ingest(self, source: str, mentions: list[Mention], cursor: str | None) -> IngestResult:
         now = _ts(utcnow())
-        new_ids: list[int] = []
-        rejected: list[str] = []
+        result = IngestResult([], 0)
         with self._tx() as conn:
             for mention in mentions:
                 try:
-                    new_id = self._ingest_one(conn, source, mention, now)
+                    outcome = self._ingest_one(conn, source, mention, now)
                 except _UNSTORABLE as exc:
-                    rejected.append(redact(f"{mention.external_id[:80]!r}: {exc}"[:300]))
+                    result.rejected.append(redact(f"{mention.external_id[:80]!r}: {exc}"[:300]))
                     continue
-                if new_id is not None:
-                    new_ids.append(new_id)
+                _count_outcome(result, outcome)
             if cursor is not None:
                 conn.execute(
                     "INSERT INTO cursors (source, cursor, updated_at) VALUES (?, ?, ?)"
@@ -172,15 +192,15 @@ class SqliteStore(Store):
                     " updated_at = excluded.updated_at",
                     (source, cursor, now),
                 )
-            if new_ids:
-                self._audit(conn, None, "ingested", f"source:{source}", count=len(new_ids))
-        return IngestResult(new_ids, len(mentions) - len(new_ids) - len(rejected), rejected)
+            if result.new_ids:
+                self._audit(conn, None, "ingested", f"source:{source}", count=len(result.new_ids))
+        duplicates = len(mentions) - len(result.new_ids) - len(result.rejected)
+        return replace(result, duplicates=duplicates - len(result.revised_ids))
 
-    @staticmethod
     def _ingest_one(
-        conn: sqlite3.Connection, source: str, mention: Mention, now: str | None
-    ) -> int | None:
-        """Insert one mention inside its own savepoint; its id, or None for a duplicate."""
+        self, conn: sqlite3.Connection, source: str, mention: Mention, now: str | None
+    ) -> _Outcome:
+        """Store one mention inside its own savepoint: new, a revision, or a duplicate."""
         row = (
             source,
             mention.platform,
@@ -201,11 +221,17 @@ class SqliteStore(Store):
                 " ON CONFLICT (platform, external_id) DO NOTHING",
                 row,
             )
-            if cur.rowcount and raw is not None:
-                conn.execute(
-                    "INSERT INTO mention_raw (mention_id, raw_json) VALUES (?, ?)",
-                    (cur.lastrowid, raw),
-                )
+            if cur.rowcount:
+                new_id = int(cur.lastrowid or 0)
+                if raw is not None:
+                    conn.execute(
+                        "INSERT INTO mention_raw (mention_id, raw_json) VALUES (?, ?)",
+                        (new_id, raw),
+                    )
+                self._link_thread(conn, new_id, mention)
+                outcome = _Outcome(new_id, True, False, mention.owner_reply is not None)
+            else:
+                outcome = self._update_existing(conn, mention, raw, now)
         except BaseException:
             try:
                 conn.execute("ROLLBACK TO ingest_one")
@@ -214,7 +240,98 @@ class SqliteStore(Store):
                 pass  # SQLite already rolled the whole transaction back; the caller's error wins
             raise
         conn.execute("RELEASE ingest_one")
-        return int(cur.lastrowid or 0) if cur.rowcount else None
+        return outcome
+
+    def _update_existing(
+        self, conn: sqlite3.Connection, mention: Mention, raw: str | None, now: str | None
+    ) -> _Outcome:
+        """A re-sent mention: keep a revision when the author edited it, note a reply made on
+        the platform, else nothing (a duplicate costs one keyed read)."""
+        row = conn.execute(
+            "SELECT id, state, mention_json FROM mentions WHERE platform = ? AND external_id = ?",
+            (mention.platform, mention.external_id),
+        ).fetchone()
+        old = json.loads(row["mention_json"])
+        revised = _is_revision(old, mention)
+        answered = mention.owner_reply is not None and old.get("owner_reply") is None
+        newer = _newer(mention.updated_at, _dt(old.get("updated_at")))
+        if not (revised or answered or newer):
+            return _Outcome(row["id"], False, False, False)
+        if mention.owner_reply is None and old.get("owner_reply") is not None:
+            mention = mention.model_copy(update={"owner_reply": old["owner_reply"]})
+        conn.execute(
+            "UPDATE mentions SET mention_json = ? WHERE id = ?",
+            (_mention_json(mention), row["id"]),
+        )
+        if raw is not None:
+            conn.execute(
+                "INSERT INTO mention_raw (mention_id, raw_json) VALUES (?, ?)"
+                " ON CONFLICT (mention_id) DO UPDATE SET raw_json = excluded.raw_json",
+                (row["id"], raw),
+            )
+        if revised:
+            self._revise(conn, row["id"], row["state"], old, mention, now)
+        return _Outcome(row["id"], False, revised, answered)
+
+    def _revise(
+        self,
+        conn: sqlite3.Connection,
+        mention_id: int,
+        state: str,
+        old: dict[str, Any],
+        mention: Mention,
+        now: str | None,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO mention_revisions (mention_id, text, title, rating, updated_at, state,"
+            " seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                mention_id,
+                old.get("text", ""),
+                old.get("title"),
+                old.get("rating"),
+                old.get("updated_at"),
+                state,
+                now,
+            ),
+        )
+        conn.execute(
+            "UPDATE mentions SET revisions = revisions + 1, revised_at = ?,"
+            " original_rating = CASE WHEN revisions = 0 THEN ? ELSE original_rating END"
+            " WHERE id = ?",
+            (now, old.get("rating"), mention_id),
+        )
+        # A closed Slack message shows the edit too: it is re-rendered once.
+        conn.execute(
+            "UPDATE slack_messages SET is_open = 1 WHERE mention_id = ? AND ts IS NOT NULL",
+            (mention_id,),
+        )
+        self._audit(
+            conn,
+            mention_id,
+            "revised",
+            "author",
+            state=state,
+            rating_from=old.get("rating"),
+            rating_to=mention.rating,
+            updated_at=_ts(mention.updated_at),
+        )
+
+    @staticmethod
+    def _link_thread(conn: sqlite3.Connection, mention_id: int, mention: Mention) -> None:
+        """Join a new mention to the conversation its parent (or root) belongs to: a mention
+        we hold, or a reply we posted. Keyed look-ups only."""
+        for ref in dict.fromkeys(r for r in (mention.thread.parent, mention.thread.root) if r):
+            found = conn.execute(_HELD_SQL, (mention.platform, ref)).fetchone()
+            found = found or conn.execute(_OUR_REPLY_SQL, (ref, mention.platform)).fetchone()
+            if found is not None and found["id"] != mention_id:
+                conversation = found["conversation_id"] or found["id"]
+                conn.execute(
+                    "UPDATE mentions SET conversation_id = ? WHERE id IN (?, ?)"
+                    " AND conversation_id IS NULL",
+                    (conversation, mention_id, found["id"]),
+                )
+                return
 
     def get_cursor(self, source: str) -> str | None:
         row = self.conn.execute("SELECT cursor FROM cursors WHERE source = ?", (source,)).fetchone()
@@ -336,8 +453,9 @@ class SqliteStore(Store):
     def hold(self, mention_id: int, reason: str, until: datetime) -> None:
         with self._tx() as conn:
             conn.execute(
-                "UPDATE mentions SET last_error = ?, next_attempt_at = ? WHERE id = ?",
-                (reason, _ts(until), mention_id),
+                "UPDATE mentions SET last_error = ?, next_attempt_at = ?, post_after = ?"
+                " WHERE id = ?",
+                (reason, _ts(until), _ts(until), mention_id),
             )
             self._audit(conn, mention_id, "held", "poster", reason=reason, until=_ts(until))
 
@@ -418,6 +536,7 @@ class SqliteStore(Store):
                 attempts=0,
                 last_error=None,
                 next_attempt_at=None,
+                **({"post_after": _ts(utcnow())} if state is State.APPROVED else {}),
             )
 
     # approval
@@ -518,6 +637,8 @@ class SqliteStore(Store):
                     edited=r["action"] == "edit",
                     platform=r["platform"],
                     intent=r["intent"] or "",
+                    mention_id=r["mention_id"],
+                    author=r["author"] or "",
                 ),
                 vector=r["vector"] if model else None,
                 dim=r["dim"] or 0,
@@ -613,7 +734,7 @@ class SqliteStore(Store):
             )
             fields: dict[str, Any] = {"last_error": error, "attempts": attempts}
             if retry_at is not None:
-                fields["next_attempt_at"] = _ts(retry_at)
+                fields["next_attempt_at"] = fields["post_after"] = _ts(retry_at)
             self._move(conn, mention_id, to, expected, event, "poster", **fields)
 
     def in_flight_posts(self) -> list[PostIntent]:
@@ -961,6 +1082,590 @@ class SqliteStore(Store):
             (_ts(utcnow()), mention_id, event, actor, redact(_json(detail))),
         )
 
+    # ---- section 13A: accounts, console sessions by account (issue 13, accounts) ----
+    def user_add(
+        self, name: str, role: str, password_hash: str, slack_user_id: str | None = None
+    ) -> UserRecord:
+        try:
+            with self._tx() as conn:
+                cur = conn.execute(
+                    "INSERT INTO users (name, role, password_hash, slack_user_id, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (name, role, password_hash, slack_user_id, _ts(utcnow())),
+                )
+        except sqlite3.IntegrityError as exc:
+            taken = "Slack user" if "slack_user_id" in str(exc) else "name"
+            raise StoreError(f"an account with this {taken} already exists") from exc
+        return self._user_where("id = ?", int(cur.lastrowid or 0))  # type: ignore[return-value]
+
+    def user_get(self, name: str) -> UserRecord | None:
+        return self._user_where("name = ?", name)
+
+    def user_by_id(self, user_id: int) -> UserRecord | None:
+        return self._user_where("id = ?", user_id)
+
+    def user_by_slack(self, slack_user_id: str) -> UserRecord | None:
+        return self._user_where("slack_user_id = ?", slack_user_id)
+
+    def users(self, after_id: int = 0, limit: int = 100) -> list[UserRecord]:
+        rows = self.conn.execute(
+            "SELECT * FROM users WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        )
+        return [_user(r) for r in rows]
+
+    def has_users(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+
+    def user_update(
+        self,
+        user_id: int,
+        *,
+        role: str | None = None,
+        password_hash: str | None = None,
+        disabled: bool | None = None,
+        end_sessions: bool = False,
+    ) -> UserRecord:
+        with self._tx() as conn:
+            cur = conn.execute(
+                "UPDATE users SET role = coalesce(?, role),"
+                " password_hash = coalesce(?, password_hash),"
+                " disabled = coalesce(?, disabled), session_epoch = session_epoch + ?"
+                " WHERE id = ?",
+                (role, password_hash, disabled, int(end_sessions), user_id),
+            )
+            if cur.rowcount == 0:
+                raise StoreError(f"no account with id {user_id}")
+        return self._user_where("id = ?", user_id)  # type: ignore[return-value]
+
+    def user_logged_in(self, user_id: int, at: datetime) -> None:
+        with self._tx() as conn:
+            conn.execute("UPDATE users SET last_login_at = ? WHERE id = ?", (_ts(at), user_id))
+
+    def _user_where(self, where: str, value: object) -> UserRecord | None:
+        row = self.conn.execute(f"SELECT * FROM users WHERE {where}", (value,)).fetchone()
+        return _user(row) if row else None
+
+    # ---- end 13A ----
+
+    # ---- section 13B: undo window, claims, bulk actions (issue 13, actions) ----
+    def due_posts(self, now: datetime, limit: int) -> list[Item]:
+        rows = self.conn.execute(f"{_ITEM_SQL} {DUE_POSTS_SQL}", (_ts(now), limit)).fetchall()
+        return [_item(r) for r in rows]
+
+    def set_post_after(self, mention_id: int, when: datetime) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE mentions SET post_after = ? WHERE id = ?", (_ts(when), mention_id)
+            )
+
+    def undo(
+        self, mention_id: int, actor: str, *, channel: str, expected: Collection[State]
+    ) -> Decision:
+        now = _ts(utcnow())
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT m.final_text, d.meta_json FROM mentions m"
+                " LEFT JOIN drafts d ON d.id = m.draft_id WHERE m.id = ?",
+                (mention_id,),
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"no mention with id {mention_id}")
+            cur = conn.execute(
+                "INSERT INTO decisions (mention_id, action, actor, channel, text, created_at)"
+                " VALUES (?, 'undo', ?, ?, ?, ?)",
+                (mention_id, actor, channel, row["final_text"], now),
+            )
+            draft = conn.execute(
+                "INSERT INTO drafts (mention_id, text, meta_json, created_at) VALUES (?, ?, ?, ?)",
+                (mention_id, row["final_text"] or "", row["meta_json"] or "{}", now),
+            )
+            self._move(
+                conn,
+                mention_id,
+                State.AWAITING_APPROVAL,
+                expected,
+                "undo",
+                actor,
+                draft_id=draft.lastrowid,
+                final_text=None,
+                post_after=None,
+                decided_by=actor,
+            )
+            decision = conn.execute(
+                "SELECT * FROM decisions WHERE id = ?", (cur.lastrowid,)
+            ).fetchone()
+        return _decision(decision)
+
+    def claim(
+        self,
+        mention_id: int,
+        identity: str,
+        actor: str,
+        *,
+        now: datetime,
+        expires: datetime,
+        holder: str | None,
+    ) -> Claim:
+        with self._tx() as conn:
+            self._row(conn, mention_id)
+            live = self._live_claim(conn, mention_id, now)
+            if live is None or live.identity in (holder, identity):
+                conn.execute(
+                    "INSERT INTO claims (mention_id, identity, actor, claimed_at, expires_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (mention_id) DO UPDATE SET"
+                    " identity = excluded.identity, actor = excluded.actor,"
+                    " claimed_at = excluded.claimed_at, expires_at = excluded.expires_at",
+                    (mention_id, identity, actor, _ts(now), _ts(expires)),
+                )
+                taken_from = live.actor if live and live.identity != identity else None
+                self._audit(
+                    conn, mention_id, "claimed", actor, until=_ts(expires), taken_from=taken_from
+                )
+                live = Claim(mention_id, identity, actor, now, expires)
+        return live
+
+    def claims(self, mention_ids: Collection[int], now: datetime) -> dict[int, Claim]:
+        ids = list(dict.fromkeys(mention_ids))
+        found: dict[int, Claim] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self.conn.execute(
+                f"SELECT * FROM claims WHERE mention_id IN ({', '.join('?' * len(chunk))})"
+                " AND expires_at > ?",
+                (*chunk, _ts(now)),
+            ).fetchall()
+            found.update((r["mention_id"], _claim(r)) for r in rows)
+        return found
+
+    def release_claim(self, mention_id: int, actor: str) -> bool:
+        with self._tx() as conn:
+            cur = conn.execute("DELETE FROM claims WHERE mention_id = ?", (mention_id,))
+            if cur.rowcount:
+                self._audit(conn, mention_id, "claim_released", actor)
+        return bool(cur.rowcount)
+
+    @staticmethod
+    def _live_claim(conn: sqlite3.Connection, mention_id: int, now: datetime) -> Claim | None:
+        row = conn.execute(
+            "SELECT * FROM claims WHERE mention_id = ? AND expires_at > ?",
+            (mention_id, _ts(now)),
+        ).fetchone()
+        return _claim(row) if row else None
+
+    # ---- end 13B ----
+
+    # ---- section 13C: queue pages, full-text search, customer history (issue 13, queue) ----
+    def queue_page(
+        self, where: QueueFilter, after: QueueCursor | None = None, limit: int = 50
+    ) -> QueuePage:
+        limit = max(1, min(limit, 500))
+        if where.search:
+            rows = self._search_rows(where, after, limit + 1)
+        else:
+            clauses, args = _facet_clauses(where)
+            rows = []
+            for state in dict.fromkeys(where.states or [None]):  # one index walk per state
+                extra = ([], []) if state is None else (["m.state = ?"], [state.value])
+                rows += self._keyset([*clauses, *extra[0]], [*args, *extra[1]], after, limit + 1)
+            rows.sort(key=lambda r: (r["urgency"] is None, -(r["urgency"] or 0.0), -r["id"]))
+        items = [_item(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return QueuePage(items, QueueCursor(items[-1].urgency, items[-1].id) if more else None)
+
+    def _keyset(
+        self, clauses: list[str], args: list[Any], after: QueueCursor | None, n: int
+    ) -> list[sqlite3.Row]:
+        """Rows after ``after`` in queue order: the scored ones, then the unscored ones."""
+        rows: list[sqlite3.Row] = []
+        if after is None or after.urgency is not None:
+            bound = ["(m.urgency, m.id) < (?, ?)"] if after else []
+            bound_args = [after.urgency, after.id] if after else []
+            rows = self._select(
+                [*clauses, "m.urgency IS NOT NULL", *bound],
+                [*args, *bound_args],
+                "m.urgency DESC, m.id DESC",
+                n,
+            )
+        if len(rows) < n:
+            bound = ["m.id < ?"] if after and after.urgency is None else []
+            bound_args = [after.id] if after and after.urgency is None else []
+            rows += self._select(
+                [*clauses, "m.urgency IS NULL", *bound],
+                [*args, *bound_args],
+                "m.id DESC",
+                n - len(rows),
+            )
+        return rows
+
+    def _select(self, clauses: list[str], args: list[Any], order: str, n: int) -> list[sqlite3.Row]:
+        return self.conn.execute(
+            f"{_VIEW_SQL} WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ?", (*args, n)
+        ).fetchall()
+
+    def _search_rows(
+        self, where: QueueFilter, after: QueueCursor | None, n: int
+    ) -> list[sqlite3.Row]:
+        # The full-text index drives (CROSS JOIN keeps that order), newest first by rowid.
+        clauses, args = _facet_clauses(where)
+        clauses = ["s.mention_search MATCH ?", *clauses]
+        args = [fts_query(where.search or ""), *args]
+        if after is not None:
+            clauses.append("s.rowid < ?")
+            args.append(after.id)
+        if where.states:
+            clauses.append(f"m.state IN ({', '.join('?' * len(where.states))})")
+            args += [state.value for state in where.states]
+        sql = (
+            "SELECT m.*, d.text AS draft_text, d.meta_json AS draft_meta FROM mention_search s"
+            " CROSS JOIN mentions m ON m.id = s.rowid LEFT JOIN drafts d ON d.id = m.draft_id"
+            f" WHERE {' AND '.join(clauses)} ORDER BY s.rowid DESC LIMIT ?"
+        )
+        try:
+            return self.conn.execute(sql, (*args, n)).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise
+            raise SearchError("this search cannot be run; use plain words") from exc
+
+    def queue_entered(self, where: QueueFilter, since: datetime, limit: int = 100) -> list[int]:
+        states = where.states or tuple(State)
+        clauses, args = _facet_clauses(where)
+        marks = ", ".join("?" * len(states))
+        clauses = [f"m.state IN ({marks})", "m.state_changed_at >= ?", *clauses]
+        args = [*(s.value for s in states), _ts(since), *args]
+        if where.search:
+            clauses.append(f"m.id IN ({_SEARCH_IDS})")
+            args.append(fts_query(where.search))
+        rows = self.conn.execute(
+            f"SELECT m.id FROM mentions m WHERE {' AND '.join(clauses)}"
+            " ORDER BY m.state_changed_at DESC LIMIT ?",
+            (*args, max(1, min(limit, 500))),
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def items(self, ids: Sequence[int]) -> list[Item]:
+        wanted = list(dict.fromkeys(int(i) for i in ids))
+        found: dict[int, Item] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self.conn.execute(
+                f"{_VIEW_SQL} WHERE m.id IN ({', '.join('?' * len(chunk))})", chunk
+            ).fetchall()
+            found.update((r["id"], _item(r)) for r in rows)
+        return [found[i] for i in wanted if i in found]
+
+    def facets(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {"platform": [], "intent": []}
+        rows = self.conn.execute(
+            "SELECT facet, value FROM facet_counts WHERE n > 0 ORDER BY facet, value"
+        )
+        for row in rows:
+            out.setdefault(row["facet"], []).append(row["value"])
+        return out
+
+    def customer_history(
+        self, mention_id: int, *, limit: int = 20, across_platforms: bool = False
+    ) -> list[HistoryEntry]:
+        me = self._row(self.conn, mention_id)
+        if not me["author_handle"]:
+            return []
+        where = "m.author_handle = ? AND m.created_at <= ? AND m.id != ?"
+        args: list[Any] = [me["author_handle"], me["created_at"], mention_id]
+        if not across_platforms:
+            where = f"m.platform = ? AND {where}"
+            args.insert(0, me["platform"])
+        rows = self.conn.execute(
+            "SELECT m.id, m.platform, m.state, m.created_at, m.mention_json, m.posted_url,"
+            " (SELECT p.text FROM posts p WHERE p.mention_id = m.id AND p.status = 'posted')"
+            f" AS reply FROM mentions m WHERE {where}"
+            " ORDER BY m.created_at DESC, m.id DESC LIMIT ?",
+            (*args, max(1, min(limit, 200))),
+        ).fetchall()
+        decided = self._decisions_of([r["id"] for r in rows])
+        return [_history_entry(r, decided.get(r["id"], [])) for r in rows]
+
+    def _decisions_of(self, ids: list[int]) -> dict[int, list[Decision]]:
+        out: dict[int, list[Decision]] = {}
+        if not ids:
+            return out
+        rows = self.conn.execute(
+            f"SELECT * FROM decisions WHERE mention_id IN ({', '.join('?' * len(ids))})"
+            " ORDER BY id DESC",
+            ids,
+        )
+        for row in rows:
+            out.setdefault(row["mention_id"], []).append(_decision(row))
+        return out
+
+    # ---- end 13C ----
+
+    # ---- section 14: review revisions, conversations, replies made elsewhere (issue 14, core) ----
+    def revisions(self, mention_id: int, limit: int = 20) -> list[Revision]:
+        rows = self.conn.execute(
+            "SELECT * FROM mention_revisions WHERE mention_id = ? ORDER BY id DESC LIMIT ?",
+            (mention_id, limit),
+        ).fetchall()
+        return [
+            Revision(
+                mention_id=r["mention_id"],
+                text=r["text"],
+                title=r["title"],
+                rating=r["rating"],
+                updated_at=_dt(r["updated_at"]),
+                state=State(r["state"]),
+                seen_at=datetime.fromisoformat(r["seen_at"]),
+            )
+            for r in rows
+        ]
+
+    def conversation(self, mention_id: int, limit: int = 20) -> list[Turn]:
+        rows = self.conn.execute(
+            "SELECT * FROM (SELECT id, state, mention_json, final_text, posted_at"
+            " FROM mentions WHERE conversation_id ="
+            " (SELECT conversation_id FROM mentions WHERE id = ?)"
+            " ORDER BY id DESC LIMIT ?) ORDER BY id",
+            (mention_id, limit),
+        ).fetchall()
+        return [_turn(r) for r in rows]
+
+    def open_in_conversation(
+        self, conversation_id: int, states: Collection[State], before_id: int
+    ) -> int | None:
+        marks = ", ".join("?" for _ in states)
+        row = self.conn.execute(
+            "SELECT id FROM mentions WHERE conversation_id = ? AND id < ?"
+            f" AND state IN ({marks}) ORDER BY id LIMIT 1",
+            (conversation_id, before_id, *(s.value for s in states)),
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def open_by_author(
+        self,
+        platform: str,
+        author: str,
+        since: datetime,
+        states: Collection[State],
+        before_id: int,
+    ) -> int | None:
+        if not author:
+            return None
+        marks = ", ".join("?" for _ in states)
+        row = self.conn.execute(
+            "SELECT id FROM mentions WHERE platform = ? AND author_handle = ? AND created_at >= ?"
+            f" AND id < ? AND state IN ({marks}) ORDER BY created_at DESC LIMIT 1",
+            (platform, author.lower(), _ts(since), before_id, *(s.value for s in states)),
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def join_conversation(self, mention_id: int, into_id: int) -> int:
+        with self._tx() as conn:
+            target = self._row(conn, into_id)
+            conversation = int(target["conversation_id"] or into_id)
+            conn.execute(
+                "UPDATE mentions SET conversation_id = ? WHERE id IN (?, ?)",
+                (conversation, mention_id, into_id),
+            )
+            self._audit(conn, mention_id, "joined_conversation", "pipeline", into=into_id)
+        return conversation
+
+    def close_answered(
+        self,
+        mention_id: int,
+        reason: str,
+        answered_at: datetime,
+        url: str | None,
+        *,
+        to: State,
+        expected: Collection[State],
+    ) -> None:
+        with self._tx() as conn:
+            self._move(
+                conn,
+                mention_id,
+                to,
+                expected,
+                "answered_elsewhere",
+                "platform",
+                skip_reason=reason,
+                posted_at=_ts(answered_at),
+                posted_url=url,
+                next_attempt_at=None,
+            )
+
+    def reopen(
+        self, mention_id: int, event: str, actor: str, *, to: State, expected: Collection[State]
+    ) -> None:
+        with self._tx() as conn:
+            self._move(
+                conn,
+                mention_id,
+                to,
+                expected,
+                event,
+                actor,
+                attempts=0,
+                last_error=None,
+                next_attempt_at=None,
+                skip_reason=None,
+                snooze_until=None,
+            )
+
+    # ---- end 14 ----
+
+    # ---- section 15: feedback labels, answer library (issue 15) ----
+    def add_feedback(
+        self,
+        mention_id: int,
+        label: str,
+        actor: str,
+        *,
+        channel: str,
+        previous: str | None = None,
+        reason: str | None = None,
+    ) -> FeedbackLabel:
+        now = utcnow()
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT json_extract(mention_json, '$.text') FROM mentions WHERE id = ?",
+                (mention_id,),
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"no item #{mention_id}")
+            cursor = conn.execute(
+                "INSERT INTO feedback_labels (mention_id, label, previous, actor, channel,"
+                " reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (mention_id, label, previous, actor, channel, reason, _ts(now)),
+            )
+            self._audit(conn, mention_id, "relabel", actor, label=label, previous=previous)
+        return FeedbackLabel(
+            int(cursor.lastrowid or 0), mention_id, label, actor, channel, now, row[0], previous,
+            reason,
+        )  # fmt: skip
+
+    def feedback_labels(self, after_id: int = 0, limit: int = 500) -> list[FeedbackLabel]:
+        rows = self.conn.execute(
+            "SELECT f.id, f.mention_id, f.label, f.actor, f.channel, f.created_at,"
+            " json_extract(m.mention_json, '$.text'),"
+            " f.previous, f.reason FROM feedback_labels f JOIN mentions m ON m.id = f.mention_id"
+            " WHERE f.id > ? ORDER BY f.id LIMIT ?",
+            (after_id, limit),
+        ).fetchall()
+        return [
+            FeedbackLabel(r[0], r[1], r[2], r[3], r[4], _dt(r[5]) or utcnow(), r[6], r[7], r[8])
+            for r in rows
+        ]
+
+    # ---- end 15 ----
+
+    # ---- section 16: KPIs, SLA, alerts state (issue 16) ----
+    def mark_first_look(self, mention_id: int, at: datetime) -> bool:
+        with self._tx() as conn:
+            changed = conn.execute(
+                "UPDATE mentions SET first_look_at = ? WHERE id = ? AND first_look_at IS NULL",
+                (_ts(at), mention_id),
+            ).rowcount
+        return bool(changed)
+
+    def ops_rows(
+        self,
+        since: datetime,
+        until: datetime,
+        *,
+        after: tuple[datetime, int] | None = None,
+        limit: int = 1000,
+        states: Collection[str] | None = None,
+    ) -> list[OpsRow]:
+        where = "ingested_at >= ? AND ingested_at < ?"
+        args: list[Any] = [_ts(since), _ts(until)]
+        if after is not None:
+            where = "(ingested_at, id) > (?, ?) AND ingested_at < ?"
+            args = [_ts(after[0]), after[1], _ts(until)]
+        if states is not None:
+            where += f" AND state IN ({', '.join('?' * len(states))})"
+            args.extend(states)
+        rows = self.conn.execute(
+            f"SELECT {_OPS_COLUMNS} FROM mentions INDEXED BY mentions_ingested"
+            f" WHERE {where} ORDER BY ingested_at, id LIMIT ?",
+            (*args, limit),
+        ).fetchall()
+        return [_ops_row(r) for r in rows]
+
+    def last_ingested(self, source: str) -> datetime | None:
+        row = self.conn.execute(
+            "SELECT max(ingested_at) FROM mentions WHERE source = ?", (source,)
+        ).fetchone()
+        return _dt(row[0])
+
+    def alerts_between(
+        self, since: datetime, until: datetime, kinds: Collection[str], limit: int = 200
+    ) -> list[dict[str, Any]]:
+        marks = ", ".join("?" * len(kinds))
+        rows = self.conn.execute(
+            f"SELECT * FROM alerts WHERE at >= ? AND at < ? AND kind IN ({marks})"
+            " ORDER BY at, id LIMIT ?",
+            (_ts(since), _ts(until), *kinds, limit),
+        )
+        return [dict(r) for r in rows]
+
+    def alerts_after(self, after_id: int, limit: int = 200) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT * FROM alerts WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        )
+        return [dict(r) for r in rows]
+
+    def add_sla_alert(self, mention_id: int, level: str, source: str, message: str) -> bool:
+        message, now = redact(message), _ts(utcnow())
+        with self._tx() as conn:
+            new = conn.execute(
+                "INSERT OR IGNORE INTO sla_alerts (mention_id, level, at) VALUES (?, ?, ?)",
+                (mention_id, level, now),
+            ).rowcount
+            if new:
+                conn.execute(
+                    "INSERT INTO alerts (at, source, kind, message) VALUES (?, ?, ?, ?)",
+                    (now, source, level, message),
+                )
+                self._audit(conn, mention_id, f"alert:{level}", f"source:{source}", message=message)
+        return bool(new)
+
+    # ---- end 16 ----
+
+    # ---- section 15J: answer library, draft provenance (issue 15, drafts) ----
+    # ---- end 15J ----
+
+    # ---- section 16L: metrics, readiness, backup (issue 16, operations) ----
+    def event_counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for r in self.conn.execute("SELECT family, label, n FROM event_counts"):
+            out.setdefault(r["family"], {})[r["label"]] = r["n"]
+        return out
+
+    def post_totals(self) -> dict[str, int]:
+        rows = self.conn.execute("SELECT source, sum(n) AS n FROM post_counts GROUP BY source")
+        return {r["source"]: int(r["n"]) for r in rows}
+
+    def check_writable(self) -> None:
+        # A short busy timeout: a probe must answer, not queue behind a long write.
+        conn = self.conn
+        if conn.in_transaction:
+            return  # a write of ours is open: the store is writable
+        try:
+            conn.execute("PRAGMA busy_timeout = 1000")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(
+                    "INSERT INTO kv (key, value) VALUES ('readyz', '1')"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                )
+            finally:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise StoreError(f"the store is not writable: {exc}") from None
+        finally:
+            conn.execute("PRAGMA busy_timeout = 30000")
+
+    # ---- end 16L ----
+
 
 # What one record can raise that says nothing about the store: bad text, numbers SQLite cannot
 # hold, a value its JSON dump refuses, a constraint. Anything else (disk, lock) aborts the page.
@@ -977,7 +1682,7 @@ _UNSTORABLE = (
 # decision, draft and post result), urgency as displayed (two decimals) and the posting error.
 _SLACK_VERSION = (
     "(m.state || '|' || m.state_changed_at || '|' || coalesce(round(m.urgency, 2), '')"
-    " || '|' || coalesce(m.last_error, ''))"
+    " || '|' || coalesce(m.last_error, '') || '|' || m.revisions)"
 )
 _SLACK_COLUMNS = (
     "s.mention_id AS s_mention_id, s.channel AS s_channel, s.ts AS s_ts, s.state AS s_state,"
@@ -1035,6 +1740,64 @@ def _mention_json(mention: Mention) -> str:
     return mention.model_dump_json(exclude={"raw"}, exclude_defaults=True)
 
 
+def _turn(row: sqlite3.Row) -> Turn:
+    mention = json.loads(row["mention_json"])
+    owner = mention.get("owner_reply") or {}
+    return Turn(
+        mention_id=row["id"],
+        author=(mention.get("author") or {}).get("handle", ""),
+        text=mention.get("text", ""),
+        rating=mention.get("rating"),
+        created_at=datetime.fromisoformat(mention["created_at"].replace("Z", "+00:00")),
+        state=State(row["state"]),
+        reply=owner.get("text") or (row["final_text"] if row["state"] == "posted" else None),
+        replied_at=_dt(row["posted_at"]),
+    )
+
+
+_HELD_SQL = "SELECT id, conversation_id FROM mentions WHERE platform = ? AND external_id = ?"
+_OUR_REPLY_SQL = (
+    "SELECT m.id, m.conversation_id FROM posts p JOIN mentions m ON m.id = p.mention_id"
+    " WHERE p.external_id = ? AND p.status = 'posted' AND m.platform = ?"
+)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What ingesting one mention did."""
+
+    mention_id: int
+    new: bool
+    revised: bool
+    answered: bool
+
+
+def _count_outcome(result: IngestResult, outcome: _Outcome) -> None:
+    if outcome.new:
+        result.new_ids.append(outcome.mention_id)
+    if outcome.revised:
+        result.revised_ids.append(outcome.mention_id)
+    if outcome.answered:
+        result.answered_ids.append(outcome.mention_id)
+
+
+def _newer(new: datetime | None, old: datetime | None) -> bool:
+    return new is not None and (old is None or new > old)
+
+
+def _is_revision(old: dict[str, Any], mention: Mention) -> bool:
+    """Whether ``mention`` is an edit of the stored ``old``: its text, title or rating changed
+    and it is not an older version (an ``updated_at`` before the stored one)."""
+    changed = (old.get("text", ""), old.get("title"), old.get("rating")) != (
+        mention.text,
+        mention.title,
+        mention.rating,
+    )
+    stored = _dt(old.get("updated_at"))
+    stale = mention.updated_at is not None and stored is not None and mention.updated_at <= stored
+    return changed and not stale
+
+
 def _mention(row: sqlite3.Row) -> Mention:
     raw = row["raw_json"] if "raw_json" in row.keys() else None  # noqa: SIM118 - a Row
     if not raw:
@@ -1064,6 +1827,21 @@ def _item(row: sqlite3.Row) -> Item:
         next_attempt_at=_dt(row["next_attempt_at"]),
         posted_url=row["posted_url"],
         decided_by=row["decided_by"],
+        post_after=_dt(row["post_after"]),
+        revisions=row["revisions"],
+        original_rating=row["original_rating"],
+        revised_at=_dt(row["revised_at"]),
+        conversation_id=row["conversation_id"],
+    )
+
+
+def _claim(row: sqlite3.Row) -> Claim:
+    return Claim(
+        mention_id=row["mention_id"],
+        identity=row["identity"],
+        actor=row["actor"],
+        claimed_at=datetime.fromisoformat(row["claimed_at"]),
+        expires=datetime.fromisoformat(row["expires_at"]),
     )
 
 
@@ -1093,7 +1871,76 @@ def _decided_fields(
         return {"posted_at": _ts(now), "posted_url": posted_url}
     fields: dict[str, Any] = {"decided_at": _ts(now), "decided_by": actor}
     if to is State.APPROVED:
-        fields.update(final_text=text, attempts=0, next_attempt_at=None, last_error=None)
+        fields.update(
+            final_text=text, attempts=0, next_attempt_at=None, last_error=None, post_after=_ts(now)
+        )
     if to is State.SNOOZED:
         fields["snooze_until"] = _ts(snooze_until)
     return fields
+
+
+def _user(row: sqlite3.Row) -> UserRecord:
+    """A ``users`` row as a record (section 13A)."""
+    return UserRecord(
+        id=int(row["id"]),
+        name=str(row["name"]),
+        role=str(row["role"]),
+        password_hash=str(row["password_hash"]),
+        slack_user_id=row["slack_user_id"],
+        disabled=bool(row["disabled"]),
+        session_epoch=int(row["session_epoch"]),
+        created_at=_dt(row["created_at"]) or utcnow(),
+        last_login_at=_dt(row["last_login_at"]),
+    )
+
+
+_SEARCH_IDS = "SELECT rowid FROM mention_search WHERE mention_search MATCH ?"
+
+
+def _facet_clauses(where: QueueFilter) -> tuple[list[str], list[Any]]:
+    # "+" keeps SQLite walking the state/urgency index (and stopping after a page) instead of
+    # filtering on another index and sorting everything it found.
+    clauses: list[str] = []
+    args: list[Any] = []
+    if where.platform:
+        clauses.append("+m.platform = ?")
+        args.append(where.platform)
+    if where.intent:
+        clauses.append("+m.intent = ?")
+        args.append(where.intent)
+    return clauses, args
+
+
+def _history_entry(row: sqlite3.Row, decided: list[Decision]) -> HistoryEntry:
+    data = json.loads(row["mention_json"])
+    return HistoryEntry(
+        mention_id=row["id"],
+        platform=row["platform"],
+        kind=str(data.get("kind", "post")),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        text=str(data.get("text", "")),
+        state=State(row["state"]),
+        reply=row["reply"],
+        posted_url=row["posted_url"],
+        decisions=decided,
+    )
+
+
+# ---- section 16 helpers: operations rows (issue 16) ----
+_OPS_COLUMNS = (
+    "id, source, platform, coalesce(json_extract(mention_json, '$.kind'), 'post'), state,"
+    " ingested_at, coalesce(json_extract(mention_json, '$.text'), ''), author_handle,"
+    " coalesce(json_extract(mention_json, '$.author.followers'), 0),"
+    " json_extract(mention_json, '$.url'), json_extract(mention_json, '$.rating'), sentiment,"
+    " intent, urgency, first_look_at, drafted_at, decided_at, posted_at, decided_by"
+)
+
+
+def _ops_row(r: sqlite3.Row) -> OpsRow:
+    return OpsRow(
+        r[0], r[1], r[2], r[3], r[4], _dt(r[5]) or utcnow(), r[6], r[7], int(r[8] or 0), r[9],
+        r[10], r[11], r[12], r[13], _dt(r[14]), _dt(r[15]), _dt(r[16]), _dt(r[17]), r[18],
+    )  # fmt: skip
+
+
+# ---- end 16 helpers ----

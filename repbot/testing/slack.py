@@ -51,6 +51,12 @@ class FakeSlack:
     _runner: web.AppRunner | None = None
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    oidc_user: str = "U0000OIDC"
+    """Who "signs in with Slack" at the fake's authorize page (``/openid/connect/authorize``)."""
+    oidc_team: str = "T0000001"
+    _oidc: dict[str, dict[str, str]] = field(default_factory=dict)
+    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Files received through files_upload_v2, by file id (filename, data, title, channel)."""
 
     @property
     def base_url(self) -> str:
@@ -69,6 +75,8 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/socket", self._socket)
+        app.router.add_get("/openid/connect/authorize", self._oidc_authorize)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
@@ -103,6 +111,8 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await _read_args(request)
+        if method == "openid.connect.userInfo":  # a user token, sent as a Bearer header
+            args["token"] = request.headers.get("Authorization", "").removeprefix("Bearer ")
         self.calls.append(Call(method, args))
         errors = self._errors.get(method)
         if errors:
@@ -196,11 +206,86 @@ class FakeSlack:
         view.update(id=f"V{uuid.uuid4().hex[:10].upper()}", hash=f"{time.time():.0f}.fake")
         return {"ok": True, "view": view}
 
+    # files.upload v2 (files_upload_v2): get an upload URL, POST the bytes, complete.
+    def _m_files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F{uuid.uuid4().hex[:10].upper()}"
+        self.uploads[file_id] = {"filename": args.get("filename"), "data": b""}
+        url = f"http://127.0.0.1:{self.port}/upload/{file_id}"
+        return {"ok": True, "upload_url": url, "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        if file_id not in self.uploads:
+            return web.Response(status=404)
+        self.uploads[file_id]["data"] = await request.read()
+        return web.Response(text="OK - 200")
+
+    def _m_files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:
+        listed = args.get("files")
+        listed = json.loads(listed) if isinstance(listed, str) else list(listed or [])
+        shared = []
+        for entry in listed:
+            upload = self.uploads.get(str(entry.get("id")))
+            if upload is None:
+                return {"ok": False, "error": "file_not_found"}
+            upload.update(
+                title=entry.get("title"),
+                channel=args.get("channel_id"),
+                initial_comment=args.get("initial_comment"),
+                thread_ts=args.get("thread_ts"),
+            )
+            shared.append({"id": entry["id"], "title": entry.get("title")})
+        return {"ok": True, "files": shared}
+
     def _m_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         group = str(args.get("usergroup"))
         if group not in self.usergroups:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": self.usergroups[group]}
+
+    async def _oidc_authorize(self, request: web.Request) -> web.Response:
+        """Sign in as :attr:`oidc_user` at once and send the browser back with a code."""
+        q = request.query
+        code = f"code-{uuid.uuid4().hex[:12]}"
+        self._oidc[code] = {
+            "client_id": q.get("client_id", ""),
+            "redirect_uri": q.get("redirect_uri", ""),
+            "nonce": q.get("nonce", ""),
+            "user": self.oidc_user,
+        }
+        state = q.get("state", "")
+        raise web.HTTPFound(f"{q.get('redirect_uri', '')}?code={code}&state={state}")
+
+    def _m_openid_connect_token(self, args: dict[str, Any]) -> dict[str, Any]:
+        grant = self._oidc.pop(str(args.get("code")), None)  # a code works once
+        if grant is None or grant["redirect_uri"] != args.get("redirect_uri"):
+            return {"ok": False, "error": "invalid_code"}
+        import jwt
+
+        claims = {
+            "iss": "https://slack.com",
+            "sub": grant["user"],
+            "aud": grant["client_id"],
+            "nonce": grant["nonce"],
+            "https://slack.com/user_id": grant["user"],
+            "https://slack.com/team_id": self.oidc_team,
+        }
+        access = f"xoxp-oidc-{grant['user']}"
+        id_token = jwt.encode(claims, "fake-slack-key-for-tests-only-32b", algorithm="HS256")
+        return {"ok": True, "access_token": access, "token_type": "Bearer", "id_token": id_token}
+
+    def _m_openid_connect_userInfo(self, args: dict[str, Any]) -> dict[str, Any]:
+        token = str(args.get("token", ""))
+        if not token.startswith("xoxp-oidc-"):
+            return {"ok": False, "error": "invalid_auth"}
+        user = token.removeprefix("xoxp-oidc-")
+        return {
+            "ok": True,
+            "sub": user,
+            "https://slack.com/user_id": user,
+            "https://slack.com/team_id": self.oidc_team,
+            "name": f"Person {user}",
+        }
 
     def _m_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}

@@ -1,0 +1,12 @@
+"""Google Business Profile connector: the ``google_business`` source type
+(entry point ``repbot.connectors.google_business:GoogleBusinessConnector``).
+
+``config`` holds the options, ``discovery`` the v4 reviews discovery document, ``client`` the
+HTTP side shared with ``google_play`` (errors, budgets), ``mapping`` turns reviews into mentions,
+``connector`` walks the locations, and ``simulator`` is a local server speaking the same APIs.
+"""
+
+from .config import GoogleBusinessConfig
+from .connector import BusinessCursor, GoogleBusinessConnector
+
+__all__ = ["BusinessCursor", "GoogleBusinessConfig", "GoogleBusinessConnector"]
