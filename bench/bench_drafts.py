@@ -128,7 +128,7 @@ def draft_language(draft: Draft, mention: Mention, brand: BrandConfig) -> str:
 def _spam_drafted(responder: Responder, row: Row, mention: Mention) -> bool:
     sentiment = SentimentResult(_sentiment(row), {})  # type: ignore[arg-type]
     found = detect_intent(mention, sentiment)
-    return responder.should_reply(found.label, 0.5, sentiment.label, row.language)
+    return responder.should_reply(found.intent, 0.5, sentiment.label, row.language)
 
 
 async def evaluate(

@@ -25,11 +25,11 @@ import numpy.typing as npt
 from bench.bench_respond import _contexts, _texts
 from repbot import workflow
 from repbot.config import parse_config
+from repbot.connectors.showcase import BRAND
 from repbot.models import Mention
 from repbot.pipeline import Pipeline
 from repbot.respond import DraftContext, Responder, ResponderConfig
 from repbot.respond.history import HISTORY_CAP
-from repbot.connectors.showcase import BRAND
 from repbot.store import SqliteStore
 from repbot.testing.fakes import KeywordClassifier
 

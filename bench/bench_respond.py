@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from repbot import platforms as registry
+from repbot.connectors.showcase import BRAND
 from repbot.models import Author, Mention
 from repbot.respond import DraftContext, Responder, ResponderConfig
-from repbot.connectors.showcase import BRAND
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 TWCS = SHARED / "data" / "conversations" / "twcs-first-5000.csv"

@@ -178,7 +178,7 @@ def run(quick: bool = False) -> str:
         "## Start-up and idle memory (`bench_startup`, issue 15)",
         "",
         "Fresh subprocesses; wall time and peak RSS (median of "
-        f"{repeats}). The registry loads every connector class (12 types).",
+        f"{repeats}). The registry loads every installed connector class.",
         "",
         "| process | wall (s) | peak RSS (MB) |",
         "|---|---:|---:|",

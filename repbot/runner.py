@@ -97,8 +97,7 @@ class SourceRunner:
     def _polls_here(self) -> bool:
         """Whether this daemon polls the source now: always on SQLite; on PostgreSQL while it
         holds the source's advisory lock (several daemons, one poller per source)."""
-        hold = getattr(self.store, "hold_source", None)
-        return hold is None or bool(hold(self.name))
+        return self.store.hold_source(self.name)
 
     def disabled(self) -> bool:
         """True when an auth failure disabled this source."""

@@ -8,10 +8,10 @@ a negative share ``negative_delta`` (and ``threshold`` binomial standard errors)
 baseline's, in both cases with at least
 ``min_volume`` mentions. An incident is one ``crisis`` alert (with the top examples and the most
 common phrases), at most one ``crisis_update`` per ``update_every`` while it lasts, and one
-``crisis_over`` once it has been quiet for ``over_after``; no new incident is opened for the same
-scope within ``cooldown`` after that. While any scope (overall or a source) is in an incident
-or its cool-down, no other incident is opened (one crisis, one alert). State lives in the store's key-value table,
-so a restart neither repeats nor forgets an incident.
+``crisis_over`` once it has been quiet for ``over_after``. While any scope (overall or a
+source) is in an incident or within ``cooldown`` after one, no other incident is opened (one
+crisis, one alert). State lives in the store's key-value table, so a restart neither repeats
+nor forgets an incident.
 """
 
 from __future__ import annotations

@@ -98,15 +98,22 @@ class SlackThread:
     def _run(self, work: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout=30)
 
-    def delivered(self) -> Counter[int]:
-        """Messages in the channel per mention id."""
+    def delivered(self) -> Counter[tuple[int, str]]:
+        """Messages in the channel per delivery: (mention id, episode). An item that comes back
+        for a new round (a follow-up joined it, the review was edited, a snooze ended) is a new
+        episode and gets a new message; one episode must never be posted twice."""
 
         async def read() -> list[dict[str, Any]]:
             return list(self.fake.channel_messages(CHANNEL))
 
         messages = self._run(read())
         return Counter(
-            int(m["metadata"]["event_payload"]["mention_id"]) for m in messages if "metadata" in m
+            (
+                int(m["metadata"]["event_payload"]["mention_id"]),
+                m["metadata"]["event_payload"]["episode"],
+            )
+            for m in messages
+            if "metadata" in m
         )
 
     def config(self) -> str:

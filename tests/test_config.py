@@ -93,9 +93,9 @@ EXPECTED: dict[str, list[str]] = {
     ],
     "unknown_intents.yaml": [
         "responder.reply_intents (line 2): unknown intent 'complaints' (did you mean"
-        " 'complaint'?); known: complaint, question, praise, other",
+        " 'complaint'?); known: complaint, question, praise, press, legal, security, other",
         "responder.min_urgency (line 3): unknown intent 'questoin' (did you mean 'question'?);"
-        " known: complaint, question, praise, other",
+        " known: complaint, question, praise, press, legal, security, other",
     ],
     "unknown_platform.yaml": [
         f"brand.handles (line 2): unknown platform 'twiter'; known: {PLATFORMS}",

@@ -32,7 +32,7 @@ sources:
   - {{name: demo, type: demo, per_poll: 7, loop: {str(loop).lower()}, interval: 0.3,
       sandbox_dir: ./sandbox}}
 classifier: {{model: {model}, batch_size: 16}}
-server: {{enabled: false}}
+server: {{port: 0}}
 pipeline: {{tick: 0.05, batch_size: 8, post_retry_base: 0.1}}
 logging: {{level: WARNING}}
 {slack.config()}""")
@@ -49,7 +49,7 @@ def _approve_some(db: Path, count: int, approved: set[int]) -> None:
             if not platforms.platform(item.mention.platform).can_reply:
                 continue
             reply = f"Reply to {item.mention.external_id}"
-            if workflow.decide(store, item.id, "approve", "crash-test", text=reply).changed:
+            if not workflow.decide(store, item.id, "approve", "crash-test", text=reply).duplicate:
                 approved.add(item.id)
                 count -= 1
     finally:
@@ -102,7 +102,9 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(
     _assert_consistent(tmp_path, approved, delivered)
 
 
-def _assert_consistent(tmp_path: Path, approved: set[int], delivered: Counter[int]) -> None:
+def _assert_consistent(
+    tmp_path: Path, approved: set[int], delivered: Counter[tuple[int, str]]
+) -> None:
     store = SqliteStore(tmp_path / "repbot.db")
     try:
         released = int(store.get_cursor("demo") or 0)
@@ -122,5 +124,5 @@ def _assert_consistent(tmp_path: Path, approved: set[int], delivered: Counter[in
         store.close()
     keys = Counter(p["idempotency_key"] for p in Sandbox(tmp_path / "sandbox").all())
     assert keys == Counter({f"repbot-{i}": 1 for i in approved})
-    assert delivered and set(delivered) == with_message
+    assert delivered and {mention_id for mention_id, _ in delivered} == with_message
     assert max(delivered.values()) == 1, [m for m, n in delivered.items() if n > 1]

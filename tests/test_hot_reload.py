@@ -33,13 +33,17 @@ def _write(
     server: str = "{enabled: false}",
 ) -> None:
     box = path.parent
-    sources = f"  - {{name: demo, type: demo, interval: {interval}, per_poll: 5, sandbox_dir: {box / 'a'}}}\n"
+    sources = (
+        f"  - {{name: demo, type: demo, interval: {interval}, per_poll: 5,"
+        f" sandbox_dir: {box / 'a'}}}\n"
+    )
     if second:
         sources += (
             f"  - {{name: more, type: demo, interval: 1, per_poll: 5, sandbox_dir: {box / 'b'}}}\n"
         )
     path.write_text(
         f"brand: {{name: Orbit}}\n"
+        "classifier: {model: injected-in-tests}\n"  # no sentence encoder: lexical retrieval
         f"store: {{path: {box / 'repbot.db'}}}\n"
         f"sources:\n{sources}"
         f"server: {server}\npipeline: {pipeline}\n" + extra
@@ -50,7 +54,7 @@ def _write(
 async def daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
     config = tmp_path / "repbot.yaml"
     _write(config)
-    d = Daemon(load_config(config), classifier=KeywordClassifier())
+    d = Daemon(load_config(config), classifier=KeywordClassifier(), watch_config=False)
     await d.initialise()
     await d.start()
     try:
@@ -117,9 +121,16 @@ async def test_restart_only_sections_keep_their_running_values(
     assert daemon.config.server.port != 9999
 
 
-async def test_the_watcher_reloads_when_the_content_changes(daemon: Daemon, tmp_path: Path) -> None:
-    _write(tmp_path / "repbot.yaml", second=True)
-    await wait_until(lambda: "more" in daemon.runners, HANG_GUARD)  # the scheduled watcher
+async def test_the_watcher_reloads_when_the_content_changes(tmp_path: Path) -> None:
+    _write(tmp_path / "repbot.yaml")
+    daemon = Daemon(load_config(tmp_path / "repbot.yaml"), classifier=KeywordClassifier())
+    await daemon.initialise()
+    await daemon.start()
+    try:
+        _write(tmp_path / "repbot.yaml", second=True)
+        await wait_until(lambda: "more" in daemon.runners, HANG_GUARD)  # the scheduled watcher
+    finally:
+        await daemon.stop()
 
 
 def test_watcher_ignores_a_touch_and_sees_a_change(tmp_path: Path) -> None:

@@ -16,12 +16,13 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from repbot.config import build_source, parse_config
+from repbot.config import Config, build_source, parse_config
 from repbot.connectors import simulators
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,7 +81,7 @@ def test_the_platform_registry_imports_no_client_library() -> None:
     declared = result["declared"]
     assert isinstance(declared, dict)
     # every connector's own declaration is in the registry (not a generic default)
-    assert {"x", "reddit", "bluesky", "mastodon", "rss", "app_store", "google_play"} <= set(declared)
+    assert {"x", "reddit", "bluesky", "mastodon", "rss", "app_store", "yelp"} <= set(declared)
     assert all(declared.values()), declared
 
 
@@ -88,7 +89,7 @@ def test_building_a_source_imports_its_library_and_no_other() -> None:
     result = _run(
         """
         import json, sys
-        from repbot.config import build_source, parse_config
+        from repbot.config import Config, build_source, parse_config
 
         def have(*names):
             return {n: n in sys.modules for n in names}
@@ -136,9 +137,9 @@ async def _printed(out: io.StringIO, task: asyncio.Task[None]) -> str:
     return out.getvalue()
 
 
-async def test_every_simulator_starts_prints_valid_sources_and_serves_them(
-    tmp_path: Path,
-) -> None:
+@contextlib.asynccontextmanager
+async def _serving(tmp_path: Path) -> AsyncIterator[Config]:
+    """Every simulator running (any free ports); yields the config its printed block makes."""
     args = simulators._parser().parse_args(
         ["--base-port", "0", "--seed", "3", "--state-dir", str(tmp_path)]
     )
@@ -146,17 +147,19 @@ async def test_every_simulator_starts_prints_valid_sources_and_serves_them(
     with contextlib.redirect_stdout(out):
         task = asyncio.create_task(simulators.serve(args))
         try:
-            config = parse_config(await _printed(out, task), "simulators output")
-            assert [s.type for s in config.sources] == list(simulators.NAMES)
-            for source in config.sources:
-                async with build_source(config, source.name) as connector:
-                    page = await connector.fetch(None)
-                assert page.mentions, f"{source.type}: nothing read from its simulator"
+            yield parse_config(await _printed(out, task), "simulators output")
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-    assert set(simulators.NAMES) >= {
+
+
+async def test_every_simulator_prints_sources_the_config_loader_accepts(tmp_path: Path) -> None:
+    async with _serving(tmp_path) as config:
+        assert [s.type for s in config.sources] == list(simulators.NAMES)
+    assert set(simulators.NAMES) == {
+        "x",
+        "reddit",
         "google_business",
         "google_play",
         "trustpilot",
@@ -167,6 +170,15 @@ async def test_every_simulator_starts_prints_valid_sources_and_serves_them(
         "mastodon",
         "bluesky",
     }
+
+
+@pytest.mark.slow
+async def test_every_printed_source_reads_its_simulators_items(tmp_path: Path) -> None:
+    async with _serving(tmp_path) as config:
+        for source in config.sources:
+            async with build_source(config, source.name) as connector:
+                page = await connector.fetch(None)
+            assert page.mentions, f"{source.type}: nothing read from its simulator"
 
 
 def test_only_runs_the_named_simulators_and_stops_on_interrupt() -> None:

@@ -119,6 +119,7 @@ async def test_delivers_awaiting_items_as_block_kit(harness: Harness) -> None:
         blocks.ACTION_EDIT,
         blocks.ACTION_REJECT,
         blocks.ACTION_SNOOZE,
+        blocks.ACTION_RELABEL,
     ]
 
 

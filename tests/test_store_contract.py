@@ -380,3 +380,14 @@ def test_slack_intent_forgotten(store: Store) -> None:
             sig=None,
             is_open=True,
         )
+
+
+def test_ops_rows_page_through_a_window(store: Store) -> None:
+    ids = store.ingest("src", [make_mention(i) for i in range(5)], None).new_ids
+    store.set_classified(ids[0], ANALYSIS)
+    since, until = utcnow() - timedelta(hours=1), utcnow() + timedelta(hours=1)
+    first = store.ops_rows(since, until, limit=3)
+    rest = store.ops_rows(since, until, after=(first[-1].ingested_at, first[-1].id), limit=3)
+    assert [r.id for r in first + rest] == ids
+    assert [r.id for r in store.ops_rows(since, until, states=["classified"])] == [ids[0]]
+    assert first[0].followers == 100 and first[0].kind == "post"

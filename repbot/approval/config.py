@@ -160,7 +160,7 @@ class ApprovalConfig(BaseModel):
         30, ge=0, le=3600, description="An approved reply waits this long (Undo); 0 posts at once."
     )
     claim_minutes: float = Field(
-        15, gt=0, le=24 * 60, description="How long an \"I'm on it\" claim lasts."
+        15, gt=0, le=24 * 60, description='How long an "I\'m on it" claim lasts.'
     )
     senior_approvers: list[str] | None = Field(
         None,

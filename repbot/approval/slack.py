@@ -250,8 +250,8 @@ class SlackApproval:
         again.
         """
         done = 0
-        if self._down and self.clock() < self._retry_at:
-            return 0  # Slack was unreachable: back off rather than retry every pass
+        if self._down > 1 and self.clock() < self._retry_at:
+            return 0  # unreachable twice in a row: back off rather than retry every pass
         async with self._sync_lock:
             try:
                 await self._resolve_intents()
@@ -259,8 +259,8 @@ class SlackApproval:
                 for message in self.store.slack_changed(_UPDATE_BATCH):
                     done += await self._update(message.mention_id)
             except _SLACK_DOWN as exc:
-                self._down += 1
-                delay = self.backoff.delay(self._down)
+                self._down += 1  # one lost connection is retried at once, an outage backs off
+                delay = self.backoff.delay(self._down - 1) if self._down > 1 else 0.0
                 self._retry_at = self.clock() + delay
                 log.warning(
                     "Slack unreachable (%s); will retry in %.1fs", type(exc).__name__, delay

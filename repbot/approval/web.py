@@ -34,7 +34,7 @@ from urllib.parse import unquote, urlencode, urlsplit
 import jinja2
 from aiohttp import web
 
-from repbot.approval import render, web_actions, web_dashboard, web_queue
+from repbot.approval import render, web_actions, web_queue
 from repbot.approval.accounts import Account, AccountService, Role
 from repbot.approval.config import WebConfig
 from repbot.approval.service import (
@@ -48,6 +48,7 @@ from repbot.approval.service import (
 )
 from repbot.approval.sessions import LoginThrottle, Session, SessionStore
 from repbot.approval.slack import SlackApproval
+from repbot.approval.web_dashboard import SlaView, breached_first, countdown_text, countdowns
 from repbot.classify.feedback import RELABELS
 from repbot.errors import ConfigError, StoreError
 from repbot.models import utcnow
@@ -104,7 +105,7 @@ class Console:
         self.service = service
         self.on_decision = on_decision
         self.history_across_platforms = False  # see setup_console
-        self.sla: web_dashboard.SlaView | None = None  # countdowns (web_dashboard.attach)
+        self.sla: SlaView | None = None  # countdowns (web_dashboard.attach)
         token = cfg.token.get_secret_value() if cfg.token is not None else None
         if token is not None and not token.strip():
             raise ConfigError(["approval.web.token: is empty; set a real token or remove the key"])
@@ -337,12 +338,12 @@ class Console:
 
     def card_context(self, items: list[Item], filters: dict[str, str]) -> dict[str, Any]:
         """What ``_item.html`` needs to render ``items`` as cards of the list ``filters`` shows."""
-        marks = web_dashboard.countdowns(self.sla, items)
-        items = web_dashboard.breached_first(items, marks, self.sla)
+        marks = countdowns(self.sla, items)
+        items = breached_first(items, marks, self.sla)
         return {
             "items": items,
             "countdowns": marks,
-            "countdown_text": web_dashboard.countdown_text,
+            "countdown_text": countdown_text,
             "history": {i.id: self.store.decisions(i.id, limit=10) for i in items},
             "versions": {i.id: web_queue.card_version(i) for i in items},
             "left": set(),

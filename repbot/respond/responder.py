@@ -136,14 +136,14 @@ class Responder:
     ) -> bool:
         """Whether a mention with this analysis gets a draft (spam and irrelevant never do).
 
-        A mention in a language the team does not write (``responder.languages``) gets a draft
-        whatever its intent: the English sentiment model cannot judge it, so a human should.
+        A mention in a language other than English gets a draft whatever its intent and
+        urgency: the English-trained models judge it less well, so a human should look.
         """
         if intent in NO_REPLY or intent not in self.cfg.reply_intents:
             return False
         if intent == "other" and sentiment == "negative" and self.cfg.negative_other_replies:
             return True
-        if language and language not in self.cfg.languages and language != "en":
+        if language and language != "en":
             return True
         return urgency >= self.cfg.min_urgency.get(intent, 0.0)
 

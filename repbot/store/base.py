@@ -140,6 +140,11 @@ class Store(abc.ABC):
     def close(self) -> None:
         """Release the database."""
 
+    def hold_source(self, source: str) -> bool:
+        """Whether this process polls ``source`` now. One process owns an embedded store, so
+        always; a shared store answers with a per-source lease (one poller per source)."""
+        return True
+
     @abc.abstractmethod
     def batch(self) -> AbstractContextManager[None]:
         """Run several store calls as one transaction (all or nothing): ``with store.batch():``.

@@ -242,5 +242,10 @@ PG_MIGRATIONS: list[tuple[int, str, str]] = [
         _PEOPLE_AND_OPS,
     ),
     (3, "slack messages (delivery intents, change markers)", _SLACK),
+    (
+        4,
+        "operations: the window index",
+        "CREATE INDEX mentions_ingested ON mentions (ingested_at, id);",
+    ),
 ]
 """(version, name, SQL script); a script is sent as one multi-statement string."""

@@ -40,6 +40,7 @@ from repbot.store.base import (
     StoredExample,
     UserRecord,
 )
+from repbot.store.ops import OpsRow
 from repbot.store.pg_migrations import PG_MIGRATIONS
 from repbot.store.sqlite import (
     _claim,
@@ -51,6 +52,7 @@ from repbot.store.sqlite import (
     _json,
     _mention_json,
     _newer,
+    _ops_row,
     _Outcome,
     _slack_message,
     _ts,
@@ -102,6 +104,14 @@ _SLACK_COLUMNS = (
     "s.mention_id AS s_mention_id, s.channel AS s_channel, s.ts AS s_ts, s.state AS s_state,"
     " s.episode AS s_episode, s.version AS s_version, s.sig AS s_sig, s.intent_at AS s_intent_at,"
     f" {_SLACK_VERSION} AS item_version"
+)
+
+_OPS_COLUMNS = (
+    "id, source, platform, coalesce(mention_json->>'kind', 'post') AS kind, state, ingested_at,"
+    " coalesce(mention_json->>'text', '') AS text, author_handle,"
+    " coalesce((mention_json#>>'{author,followers}')::bigint, 0) AS followers,"
+    " mention_json->>'url' AS url, (mention_json->>'rating')::int AS rating, sentiment, intent,"
+    " urgency, first_look_at, drafted_at, decided_at, posted_at, decided_by"
 )
 
 
@@ -1281,6 +1291,30 @@ class PostgresStore(Store):
             (at, mention_id),
         )
         return row is not None
+
+    @_implemented
+    def ops_rows(
+        self,
+        since: datetime,
+        until: datetime,
+        *,
+        after: tuple[datetime, int] | None = None,
+        limit: int = 1000,
+        states: Collection[str] | None = None,
+    ) -> list[OpsRow]:
+        where = "ingested_at >= %s AND ingested_at < %s"
+        args: list[Any] = [since, until]
+        if after is not None:
+            where = "(ingested_at, id) > (%s, %s) AND ingested_at < %s"
+            args = [after[0], after[1], until]
+        if states is not None:
+            where += " AND state = ANY(%s)"
+            args.append(list(states))
+        rows = self._all(
+            f"SELECT {_OPS_COLUMNS} FROM mentions WHERE {where} ORDER BY ingested_at, id LIMIT %s",
+            (*args, limit),
+        )
+        return [_ops_row(tuple(r.values())) for r in rows]  # type: ignore[arg-type]
 
     @_implemented
     def last_ingested(self, source: str) -> datetime | None:

@@ -17,6 +17,7 @@ from repbot import workflow
 from repbot.errors import StoreError
 from repbot.models import Mention, State, utcnow
 from repbot.secrets import redact
+from repbot.store.accounts import UserRecord
 from repbot.store.base import (
     Action,
     ApprovedExample,
@@ -31,10 +32,9 @@ from repbot.store.base import (
     Store,
     StoredExample,
 )
-from repbot.store.accounts import UserRecord
 from repbot.store.feedback import FeedbackLabel
-from repbot.store.ops import OpsRow
 from repbot.store.migrations import KPI_STAGES, MIGRATIONS, NEW_ORDER
+from repbot.store.ops import OpsRow
 from repbot.store.queueing import (
     HistoryEntry,
     QueueCursor,
@@ -1154,9 +1154,7 @@ class SqliteStore(Store):
 
     def set_post_after(self, mention_id: int, when: datetime) -> None:
         with self._tx() as conn:
-            conn.execute(
-                "UPDATE mentions SET post_after = ? WHERE id = ?", (_ts(when), mention_id)
-            )
+            conn.execute("UPDATE mentions SET post_after = ? WHERE id = ?", (_ts(when), mention_id))
 
     def undo(
         self, mention_id: int, actor: str, *, channel: str, expected: Collection[State]
