@@ -409,7 +409,11 @@ class Daemon:
         self.runners[name].malformed_total += malformed
         if self.metrics is not None:
             self.metrics.poll(name, len(result.new_ids), malformed, None)
-        body_out = {"new": len(result.new_ids), "duplicates": result.duplicates}
+        body_out = {
+            "new": len(result.new_ids),
+            "revised": len(result.revised_ids),
+            "duplicates": result.duplicates,
+        }
         return web.json_response({**body_out, "malformed": malformed}, status=202)
 
     def _health_extra(self) -> dict[str, Any]:

@@ -194,7 +194,7 @@ def charts(digest: Digest) -> dict[str, bytes]:
             bottom += values
     axes.set_title("Mentions by sentiment")
     axes.legend(loc="upper left", fontsize=8)
-    axes.tick_params(axis="x", labelrotation=45, labelsize=7)
+    axes.xaxis.set_tick_params(labelrotation=45, labelsize=7)
     figure.tight_layout()
     out["sentiment"] = _png(figure)
     figure = Figure(figsize=(5, 3), dpi=100)

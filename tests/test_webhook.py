@@ -52,7 +52,12 @@ server: {{port: 0}}
         async with aiohttp.ClientSession() as http:
             async with http.post(url, data=body, headers=_headers(body)) as response:
                 assert response.status == 202
-                assert await response.json() == {"new": 1, "duplicates": 0, "malformed": 2}
+                assert await response.json() == {
+                    "new": 1,
+                    "revised": 0,
+                    "duplicates": 0,
+                    "malformed": 2,
+                }
             async with http.post(url, data=body, headers=_headers(body)) as response:
                 assert (await response.json())["duplicates"] == 1
             bad = _headers(body, secret="wrong-secret-000")
