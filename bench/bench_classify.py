@@ -41,9 +41,13 @@ TWCS = SHARED / "data/conversations/twcs-first-5000.csv"
 TEST_DATA = ROOT / "tests/data"
 OWN_SPLITS = {  # the project's own sets (issue 15): tuned on dev, reported on test
     "customer tweets, Customer Support on Twitter, hand-labelled (test split)": "twcs",
+    "customer tweets with emoji, Customer Support on Twitter, hand-labelled (test split)": (
+        "twcs_emoji"
+    ),
     "review sentences (tests/data, test split)": TEST_DATA / "review_sentences.tsv",
     "es/fr/de/pt mentions (tests/data, test split)": TEST_DATA / "sentiment_multilingual.tsv",
 }
+TWCS_LABELS = {"twcs": "twcs_labels.tsv", "twcs_emoji": "twcs_emoji_labels.tsv"}
 FIXTURES = SHARED / "fixtures/other_platforms"
 RECORDED_REVIEWS = "real reviews recorded in ../shared/fixtures (Google Places, Yelp)"
 RSS_SCRIPT = """
@@ -184,10 +188,10 @@ def own_splits(tmp: Path, split: str = "test") -> dict[str, Path]:
     """The project's own evaluation sets as ``text<TAB>label`` files under ``tmp``."""
     out = {}
     for index, (name, source) in enumerate(OWN_SPLITS.items()):
-        if source == "twcs":
+        if source in ("twcs", "twcs_emoji"):
             if not TWCS.is_file():
                 continue
-            rows = read_twcs_split(TEST_DATA / "twcs_labels.tsv", TWCS, split)
+            rows = read_twcs_split(TEST_DATA / TWCS_LABELS[source], TWCS, split)
         else:
             rows = read_split(Path(source), split)
         out[name] = write_labelled(rows, tmp / f"own-{index}.tsv")

@@ -9,7 +9,9 @@ Each mode drafts every mention with its labelled intent; the figures are
 - knowledge recall: labelled snippets the draft used;
 - problem acknowledged: drafts naming one of the row's problem words;
 - language match: drafts written in the mention's language (py3langid on the draft body);
-- spam drafted: spam and off-topic mentions that the intent rules plus ``should_reply`` draft.
+- spam drafted: spam and off-topic mentions the daemon would draft: classified as the pipeline
+  does (the embedded sentiment model, the shipped intent model with its encoder head, the
+  escalation terms and urgency: ``analyze``), then ``Responder.should_reply``.
 
 ``--calibrate`` (``python -m bench.bench_drafts --calibrate``) picks the abstention bars for
 mentions that name no known problem topic on the separate calibration set
@@ -28,9 +30,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from repbot.brand import BrandConfig
-from repbot.classify.intent import detect_intent
+from repbot.classify.analyze import Analysis
+from repbot.classify.intent import BrandContext
 from repbot.classify.language import detect_language
-from repbot.classify.results import SentimentResult
 from repbot.connectors.showcase import BRAND
 from repbot.models import Author, Mention
 from repbot.platforms import family
@@ -44,6 +46,7 @@ DATA = Path(__file__).resolve().parent / "data"
 EVAL = DATA / "drafts_eval.jsonl"
 CALIBRATION = DATA / "knowledge_calibration.jsonl"
 NO_REPLY = ("spam", "irrelevant")
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ def to_mention(row: Row) -> Mention:
         author=Author(handle=handle, display_name=row.author),
         text=text,
         rating=rating,
-        created_at=datetime(2026, 12, 1, 12, 0, tzinfo=UTC),
+        created_at=NOW,
     )
 
 
@@ -125,22 +128,47 @@ def draft_language(draft: Draft, mention: Mention, brand: BrandConfig) -> str:
     return detect_language(body) or "en"
 
 
-def _spam_drafted(responder: Responder, row: Row, mention: Mention) -> bool:
-    sentiment = SentimentResult(_sentiment(row), {})  # type: ignore[arg-type]
-    found = detect_intent(mention, sentiment)
-    return responder.should_reply(found.intent, 0.5, sentiment.label, row.language)
+def daemon_analysis(rows: Sequence[Row]) -> dict[str, Analysis]:
+    """What the daemon's pipeline concludes about the spam and off-topic rows."""
+    from repbot.classify.analyze import analyze
+    from repbot.classify.config import ClassifierConfig, UrgencyConfig
+    from repbot.classify.sentiment import load_classifier
+    from repbot.classify.commands import intent_predictor
+
+    cfg = ClassifierConfig()
+    picked = [row for row in rows if row.intent in NO_REPLY]
+    results = analyze(
+        [to_mention(row) for row in picked],
+        load_classifier(cfg),
+        UrgencyConfig(),
+        BrandContext.from_config(_brand()),
+        None,
+        NOW,
+        intent_model=intent_predictor(cfg, _encoder()),
+    )
+    return {row.id: result for row, result in zip(picked, results, strict=True)}
+
+
+def _spam_drafted(responder: Responder, analysis: Analysis) -> bool:
+    return responder.should_reply(
+        analysis.intent, analysis.urgency, analysis.label, analysis.language
+    )
 
 
 async def evaluate(
-    responder: Responder, rows: Sequence[Row], on_draft: Callable[[Row, Draft], None] | None = None
+    responder: Responder,
+    rows: Sequence[Row],
+    on_draft: Callable[[Row, Draft], None] | None = None,
+    analyses: dict[str, Analysis] | None = None,
 ) -> Tally:
-    """Draft every row with ``responder`` and count."""
+    """Draft every row with ``responder`` and count (spam drafted only with ``analyses``)."""
     tally = Tally()
     for row in rows:
         mention = to_mention(row)
         if row.intent in NO_REPLY:
-            tally.spam += 1
-            tally.spam_drafted += _spam_drafted(responder, row, mention)
+            if analyses is not None and row.id in analyses:
+                tally.spam += 1
+                tally.spam_drafted += _spam_drafted(responder, analyses[row.id])
             continue
         ctx = DraftContext(mention, _sentiment(row), row.intent, language=None)  # type: ignore[arg-type]
         draft = await responder.draft(ctx)
@@ -215,13 +243,17 @@ async def _modes(quick: bool) -> tuple[list[str], list[str]]:
         rows = rows[::3]
     lines: list[str] = []
     notes: list[str] = []
+    analyses = daemon_analysis(rows)
     lexical = Responder(ResponderConfig(), _brand())
-    lines.append((await evaluate(lexical, rows)).line("template, lexical retrieval"))
+    lines.append(
+        (await evaluate(lexical, rows, analyses=analyses)).line("template, lexical retrieval")
+    )
     encoder = _encoder()
     if encoder is not None:
         semantic = Responder(ResponderConfig(), _brand(), embedder=encoder)
         await semantic.warm()
-        lines.append((await evaluate(semantic, rows)).line("template, sentence encoder"))
+        tally = await evaluate(semantic, rows, analyses=analyses)
+        lines.append(tally.line("template, sentence encoder"))
     else:
         notes.append("template with the sentence encoder: not run (encoder unavailable)")
     from repbot.respond import llm_server
@@ -234,7 +266,7 @@ async def _modes(quick: bool) -> tuple[list[str], list[str]]:
         cfg = ResponderConfig(mode="llm", llm=server.config())
         llm = Responder(cfg, _brand(), embedder=encoder)
         llm_rows = rows[::4] if not quick else rows[::12]
-        tally = await evaluate(llm, llm_rows)
+        tally = await evaluate(llm, llm_rows, analyses=analyses)
         lines.append(tally.line(f"llm ({server.model_name}, {len(llm_rows)} rows)"))
         await llm.aclose()
     finally:
@@ -256,8 +288,9 @@ def run(quick: bool = False) -> str:
         f"{len({r.platform for r in rows})} platforms, {len({r.intent for r in rows})} intents "
         f"and {len(languages)} languages ({', '.join(languages)}); each drafted with its "
         "labelled intent. Wrong knowledge: a snippet other than the labelled one was used "
-        "(the press office pointer counts as right for press). Spam drafted uses the intent "
-        "rules, not the label.",
+        "(the press office pointer counts as right for press). Spam drafted: the spam and "
+        "off-topic rows the daemon would draft, classified as its pipeline does (sentiment "
+        "model, intent model with the encoder head, escalation terms, urgency), not by label.",
         "",
         "| mode | wrong knowledge | knowledge recall | problem acknowledged | language match "
         "| spam drafted | LLM fallbacks |",

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar
+from typing import Any, Protocol
 
 import aiohttp
 from pydantic import Field, field_validator
@@ -291,19 +291,38 @@ def parse_time(value: Any) -> datetime:
     return parsed
 
 
+class ListingClient(Protocol):
+    """The platform side of a listing connector: requests go through its :class:`Http`."""
+
+    http: Http
+
+    async def aclose(self) -> None:
+        """Close the HTTP session."""
+        ...
+
+
 class ListingConnector(Connector):
     """A connector over newest-first listings, one stream per key (see the module docs).
 
-    Subclasses implement :meth:`stream_keys`, :meth:`read` (one page of a stream) and
-    :meth:`parse` (one raw item as a mention; raise on a malformed one).
+    Subclasses set :attr:`client` and implement :meth:`stream_keys`, :meth:`read` (one page
+    of a stream) and :meth:`parse` (one raw item as a mention; raise on a malformed one).
     """
 
-    label: ClassVar[str] = "listing"
+    client: ListingClient
 
     def __init__(self, name: str, config: ConnectorConfig) -> None:
         super().__init__(name, config)
         assert isinstance(config, ListingConfig)
         self.listing: ListingConfig = config
+
+    @property
+    def requests_made(self) -> int:
+        """HTTP requests sent so far."""
+        return self.client.http.requests
+
+    async def aclose(self) -> None:
+        """Close the HTTP session."""
+        await self.client.aclose()
 
     def stream_keys(self) -> list[str]:
         """The streams to poll (one per business, app or query)."""
@@ -319,7 +338,7 @@ class ListingConnector(Connector):
 
     async def fetch(self, cursor: str | None) -> Page:
         """Continue the pending sweeps, else start a sweep on every stream and read its page."""
-        state = ListingCursor.load(cursor, f"{self.label}[{self.name}]")
+        state = ListingCursor.load(cursor, f"{self.type_name}[{self.name}]")
         keys = self.stream_keys()
         pending = [k for k in keys if k in state.streams and state.streams[k].token]
         if not pending:
@@ -429,7 +448,7 @@ class ListingConnector(Connector):
                 item_id = item.get("id") if isinstance(item, dict) else None
                 log.warning(
                     "%s[%s]: %s: skipped malformed item at position %d (id=%s): %s",
-                    self.label,
+                    self.type_name,
                     self.name,
                     key,
                     position,

@@ -221,6 +221,7 @@ def summary(digest: Digest) -> str:
         + (", ".join(f"{p} {n}" for p, n in sorted(digest.platforms.items())) or "none"),
     ]
     if digest.kpis is not None:
+        lines.append(f"Response times in {digest.kpis.clock}:")
         for stage, stats in digest.kpis.overall.items():
             if stats.count:
                 p50, p90 = duration_text(stats.p50), duration_text(stats.p90)

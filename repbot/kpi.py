@@ -4,8 +4,9 @@ For every mention: the time from its arrival to the first human look (opened in 
 opened or acted on in Slack), to the draft, to the decision and to the post. A reply in a
 conversation is a mention of its own, so conversations are measured per reply. Figures are
 p50/p90 and the share within the item's SLA target, overall and per platform, intent, urgency
-band and approver. The cost follows the window's arrivals (keyset pages over an index), never
-the whole history.
+band and approver, all in SLA time: only office hours count when ``alerts.sla.business_hours``
+is set (a Friday-evening mention answered first thing Monday waited minutes, not days).
+The cost follows the window's arrivals (keyset pages over an index), never the whole history.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class KpiReport:
     total: int = 0
     overall: dict[str, StageStats] = field(default_factory=dict)
     groups: dict[str, dict[str, dict[str, StageStats]]] = field(default_factory=dict)
+    clock: str = "wall clock"
+    """How the seconds were counted (:meth:`repbot.sla.Clock.describe`)."""
 
 
 def window(store: Store, since: datetime, until: datetime) -> Iterator[OpsRow]:
@@ -83,7 +86,7 @@ def compute(
 ) -> KpiReport:
     """The KPI report of ``rows``."""
     samples: dict[tuple[str, str, str], list[tuple[float, bool]]] = defaultdict(list)
-    report = KpiReport(since, until)
+    report = KpiReport(since, until, clock=clock.describe())
     for row in rows:
         report.total += 1
         keys = _keys(row, sla)
@@ -92,8 +95,8 @@ def compute(
             reached = stage_time(row, stage)
             if reached is None:
                 continue
-            seconds = max(0.0, (reached - row.ingested_at).total_seconds())
-            sample = (seconds, clock.elapsed(row.ingested_at, reached) <= goal)
+            seconds = clock.elapsed(row.ingested_at, reached)
+            sample = (seconds, seconds <= goal)
             samples[("", "", stage)].append(sample)
             for dim, value in keys.items():
                 samples[(dim, value, stage)].append(sample)

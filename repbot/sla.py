@@ -70,6 +70,13 @@ class Clock:
                 total += max(0.0, (min(closes, end) - max(opens, start)).total_seconds())
             day += timedelta(days=1)
 
+    def running(self, at: datetime) -> bool:
+        """Whether SLA time passes at ``at`` (always, without business hours)."""
+        if self.hours is None:
+            return True
+        opens, closes = self._window(at.astimezone(self.zone).date())
+        return opens <= at < closes
+
     def deadline(self, start: datetime, seconds: float) -> datetime:
         """When ``seconds`` of SLA time will have passed since ``start``."""
         if self.hours is None:
@@ -92,6 +99,15 @@ class Clock:
             return opens, opens
         return opens, base + timedelta(hours=self.hours.end)
 
+    def describe(self) -> str:
+        """How this clock counts, for reports: ``wall clock`` or the office hours it keeps."""
+        if self.hours is None:
+            return "wall clock"
+        days = ", ".join(self.hours.days)
+        return (
+            f"business hours ({days} {self.hours.start:02d}-{self.hours.end:02d} {self.zone.key})"
+        )
+
     def longest_wall(self, seconds: float) -> timedelta:
         """An upper bound on the wall-clock time ``seconds`` of SLA time can take."""
         if self.hours is None:
@@ -108,6 +124,8 @@ class Countdown:
     target: float
     due: datetime
     remaining: float
+    running: bool = True
+    """Whether the clock runs now (False outside business hours): the card ticks only then."""
 
     @property
     def breached(self) -> bool:
@@ -125,7 +143,7 @@ def countdown(
     left = goal - clock.elapsed(ingested_at, now)
     if left <= 0:
         left = -max(1.0, (now - due).total_seconds())
-    return Countdown(band(urgency, cfg), goal, due, left)
+    return Countdown(band(urgency, cfg), goal, due, left, left < 0 or clock.running(now))
 
 
 def clock_for(cfg: SlaConfig, timezone: str) -> Clock:

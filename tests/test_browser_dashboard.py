@@ -104,3 +104,29 @@ async def test_dashboard_charts_and_card_countdowns(
     shot = tmp_path / "dashboard.png"
     await page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 0
+
+
+async def test_card_countdown_ticks_in_the_browser_and_turns_overdue(
+    console: tuple[SqliteStore, str], browser: Any
+) -> None:
+    store, url = console
+    item = seed_item(store, text="Card charged twice!", urgency=0.95)
+    _arrived(store, item, timedelta(hours=1) - timedelta(seconds=30))  # 30 s of the 1 h left
+    page = await (await browser.new_context()).new_page()
+    page.set_default_timeout(120_000)  # a hang guard for a loaded machine, not a threshold
+    await page.goto(url)
+    await page.fill("#name", "alice")
+    await page.fill("#password", TOKEN)
+    await page.click("button:has-text('Sign in')")
+    countdown = f"#item-{item} .sla-countdown"
+    drawn = await page.text_content(countdown) or ""
+    assert drawn.startswith("SLA due in") and drawn.endswith(" s")
+    await page.wait_for_function(
+        "([sel, drawn]) => document.querySelector(sel).textContent !== drawn",
+        arg=[countdown, drawn],
+    )
+    ticked = await page.text_content(countdown) or ""
+    if ticked.startswith("SLA due in"):
+        assert int(ticked.split()[3]) < int(drawn.split()[3])  # ran down without a reload
+    await page.wait_for_selector(f"{countdown}.breached")  # and turns overdue by itself
+    assert (await page.text_content(countdown) or "").startswith("SLA overdue by")

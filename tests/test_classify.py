@@ -33,7 +33,7 @@ from repbot.classify.model import (
     load_tokenizer,
 )
 from repbot.classify.sentiment import TorchClassifier, label_projection
-from repbot.classify.text import MAX_MODEL_CHARS, normalize
+from repbot.classify.text import MAX_MODEL_CHARS, normalize, sentiment_text
 from repbot.errors import ModelError
 from repbot.models import Mention
 
@@ -94,6 +94,16 @@ def test_normalize_like_tweeteval() -> None:
     assert normalize("@Acme_Help see https://t.co/x1 &amp; www.a.com") == "@user see http & http"
     assert normalize("<p>hi <b>there</b></p>") == "hi there"
     assert len(normalize("word " * 50_000)) <= MAX_MODEL_CHARS
+
+
+def test_model_text_spells_emoji_and_typography_as_the_training_tweets_read() -> None:
+    assert (
+        sentiment_text("So done 😡😡😡 … didn’t “work”")
+        == 'So done enraged face ... didn\'t "work"'
+    )
+    assert sentiment_text("ok 👍🏽 🤦🏾‍♀️") == "ok thumbs up woman facepalming"
+    assert sentiment_text("@Acme_Help 😂 https://t.co/x") == "@user face with tears of joy http"
+    assert sentiment_text("") == "" and sentiment_text("plain") == "plain"
 
 
 def test_label_projection_names_and_map() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import jwt
 import pytest
+from connector_helpers import connectors, steady_polls
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import ValidationError
@@ -31,18 +31,12 @@ async def sim() -> AsyncIterator[AppStoreSimulator]:
 
 @pytest.fixture
 async def make(sim: AppStoreSimulator) -> AsyncIterator[Factory]:
-    made: list[AppStoreConnector] = []
-
-    def factory(**options: Any) -> AppStoreConnector:
-        base = {"api_base_url": sim.url, "app_ids": [APP], **sim.credentials()}
-        config = AppStoreConnector.Config.model_validate({**base, **options})
-        connector = AppStoreConnector("ios", config)
-        made.append(connector)
-        return connector
-
-    yield factory
-    for connector in made:
-        await connector.aclose()
+    async with connectors(
+        AppStoreConnector,
+        "ios",
+        lambda: {"api_base_url": sim.url, "app_ids": [APP], **sim.credentials()},
+    ) as factory:
+        yield factory
 
 
 def other_key_pem() -> str:
@@ -110,10 +104,7 @@ async def test_steady_polling_costs_one_request_per_app(
     state = await poll(connector)
     assert len(state.mentions) == 60
     sim.reset_requests()
-    for _ in range(3):
-        page = await connector.fetch(state.cursor)
-        state.cursor = page.cursor
-        assert page.mentions == [] and not page.has_more
+    await steady_polls(connector, state)
     assert len(sim.calls("reviews")) == 6
 
 

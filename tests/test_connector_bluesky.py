@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
+from connector_helpers import connectors
 from pydantic import ValidationError
 
 from repbot.connectors.bluesky import BlueskyConnector, BlueskyCursor
@@ -28,17 +28,8 @@ Factory = Callable[..., BlueskyConnector]
 
 @pytest.fixture
 async def make(sim: BlueskySimulator) -> AsyncIterator[Factory]:
-    made: list[BlueskyConnector] = []
-
-    def factory(**options: Any) -> BlueskyConnector:
-        config = BlueskyConnector.Config.model_validate({**sim.options(), **options})
-        connector = BlueskyConnector("bluesky-test", config)
-        made.append(connector)
-        return connector
-
-    yield factory
-    for connector in made:
-        await connector.aclose()
+    async with connectors(BlueskyConnector, "bluesky-test", sim.options) as factory:
+        yield factory
 
 
 async def test_mentions_become_mentions(sim: BlueskySimulator, make: Factory) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -14,11 +14,12 @@ from typing import Any
 import google.auth.exceptions
 import httplib2
 import pytest
+from connector_helpers import connectors, forbid_sleep, routes
 from googleapiclient.errors import HttpError
 from pydantic import ValidationError
 
+from repbot.connectors._google import translate
 from repbot.connectors.google_business import BusinessCursor, GoogleBusinessConnector
-from repbot.connectors.google_business.client import translate
 from repbot.connectors.google_business.simulator import GoogleBusinessSimulator
 from repbot.errors import AuthError, PostError, RateLimited, TransientError
 from repbot.platforms import platform
@@ -33,11 +34,7 @@ AGO = timedelta(minutes=10)
 @pytest.fixture(autouse=True)
 def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     """google-auth and googleapiclient can sleep to retry; the connector must never let them."""
-
-    def forbidden(delay: float) -> None:
-        raise AssertionError(f"slept {delay}s")
-
-    monkeypatch.setattr(time, "sleep", forbidden)
+    forbid_sleep(monkeypatch)
 
 
 @pytest.fixture
@@ -48,20 +45,8 @@ async def sim() -> AsyncIterator[GoogleBusinessSimulator]:
 
 @pytest.fixture
 async def make(sim: GoogleBusinessSimulator) -> AsyncIterator[Factory]:
-    made: list[GoogleBusinessConnector] = []
-
-    def factory(**options: Any) -> GoogleBusinessConnector:
-        config = GoogleBusinessConnector.Config.model_validate({**sim.credentials(), **options})
-        made.append(GoogleBusinessConnector("gbp-test", config))
-        return made[-1]
-
-    yield factory
-    for connector in made:
-        await connector.aclose()
-
-
-def routes(sim: GoogleBusinessSimulator) -> list[str]:
-    return [r.route for r in sim.requests]
+    async with connectors(GoogleBusinessConnector, "gbp-test", sim.credentials) as factory:
+        yield factory
 
 
 async def test_first_poll_pages_through_the_lookback_and_stops_there(
@@ -250,16 +235,13 @@ async def test_auth_failure_disables_the_source_naming_the_cause(
         await connector.fetch(None)
     assert "revoked-refresh-token" not in str(caught.value)
     assert sim.client_secret not in str(caught.value)
-    store = SqliteStore(tmp_path / "gbp.db")
-    try:
+    with closing(SqliteStore(tmp_path / "gbp.db")) as store:
         runner = SourceRunner(store, make(client_secret="wrong-secret"))
         result = await runner.poll()
         assert result.error is not None and "invalid_client" in result.error
         status = next(s for s in store.source_status() if s.source == "gbp-test")
         assert status.disabled and "invalid_client" in (status.disabled_reason or "")
         assert "wrong-secret" not in (status.disabled_reason or "")
-    finally:
-        store.close()
 
 
 async def test_account_without_access_is_an_auth_error(
@@ -358,8 +340,7 @@ async def test_edits_and_replies_elsewhere_reach_the_store(
     """Through the runner into SQLite: an edit keeps a revision, a platform reply is noted."""
     king = sim.add_location("King St")
     review = sim.add_review(king, "rude staff", 1, at=datetime.now(UTC) - timedelta(hours=1))
-    store = SqliteStore(tmp_path / "gbp.db")
-    try:
+    with closing(SqliteStore(tmp_path / "gbp.db")) as store:
         runner = SourceRunner(store, make())
         assert (await runner.poll()).new == 1
         sim.edit_review(review["name"], "manager called, sorted", 4)
@@ -375,8 +356,6 @@ async def test_edits_and_replies_elsewhere_reach_the_store(
             "SELECT mention_json FROM mentions WHERE external_id = ?", (answered["name"],)
         ).fetchall()
         assert json.loads(stored)["owner_reply"]["text"] == "Thanks - Sam"
-    finally:
-        store.close()
 
 
 def _http_error(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
+from connector_helpers import connectors, forbid_sleep, routes
 from pydantic import ValidationError
 
 from repbot.connectors.google_play import GooglePlayConnector, PlayCursor
@@ -26,11 +27,7 @@ Factory = Callable[..., GooglePlayConnector]
 @pytest.fixture(autouse=True)
 def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     """google-auth and googleapiclient can sleep to retry; the connector must never let them."""
-
-    def forbidden(delay: float) -> None:
-        raise AssertionError(f"slept {delay}s")
-
-    monkeypatch.setattr(time, "sleep", forbidden)
+    forbid_sleep(monkeypatch)
 
 
 @pytest.fixture
@@ -41,21 +38,10 @@ async def sim() -> AsyncIterator[GooglePlaySimulator]:
 
 @pytest.fixture
 async def make(sim: GooglePlaySimulator, tmp_path: Path) -> AsyncIterator[Factory]:
-    made: list[GooglePlayConnector] = []
-
-    def factory(**options: Any) -> GooglePlayConnector:
-        base = sim.credentials(tmp_path / "play-key.json")
-        config = GooglePlayConnector.Config.model_validate({**base, **options})
-        made.append(GooglePlayConnector("play-test", config))
-        return made[-1]
-
-    yield factory
-    for connector in made:
-        await connector.aclose()
-
-
-def routes(sim: GooglePlaySimulator) -> list[str]:
-    return [r.route for r in sim.requests]
+    async with connectors(
+        GooglePlayConnector, "play-test", lambda: sim.credentials(tmp_path / "play-key.json")
+    ) as factory:
+        yield factory
 
 
 async def test_pages_through_the_last_week(sim: GooglePlaySimulator, make: Factory) -> None:
@@ -169,15 +155,12 @@ async def test_auth_failures_disable_the_source_naming_the_cause(
     with pytest.raises(AuthError, match="invalid_grant") as refused:
         await make(service_account_file=str(foreign)).fetch(None)
     assert "PRIVATE KEY" not in str(refused.value)
-    store = SqliteStore(tmp_path / "play.db")
-    try:
+    with closing(SqliteStore(tmp_path / "play.db")) as store:
         runner = SourceRunner(store, make(package_name="com.someone.else"))
         result = await runner.poll()
         assert result.error is not None and "PERMISSION_DENIED" in result.error
         status = next(s for s in store.source_status() if s.source == "play-test")
         assert status.disabled and "PERMISSION_DENIED" in (status.disabled_reason or "")
-    finally:
-        store.close()
 
 
 async def test_429_carries_retry_after_and_5xx_is_transient(
@@ -238,8 +221,7 @@ async def test_edits_reach_the_store_as_revisions(
     sim: GooglePlaySimulator, make: Factory, tmp_path: Path
 ) -> None:
     review = sim.add_review("crashes on start", 1, at=datetime.now(UTC) - timedelta(hours=1))
-    store = SqliteStore(tmp_path / "play-rev.db")
-    try:
+    with closing(SqliteStore(tmp_path / "play-rev.db")) as store:
         runner = SourceRunner(store, make())
         assert (await runner.poll()).new == 1
         sim.edit_review(review["reviewId"], "fixed, thanks", 5)
@@ -250,5 +232,3 @@ async def test_edits_reach_the_store_as_revisions(
         [revision] = store.revisions(mention_id)
         assert (revision.text, revision.rating) == ("crashes on start", 1)
         assert json.loads(stored)["rating"] == 5
-    finally:
-        store.close()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
+from connector_helpers import connectors
 
 from repbot.connectors.hackernews import HackerNewsConnector
 from repbot.connectors.hackernews.simulator import HackerNewsSimulator
@@ -25,18 +25,10 @@ async def sim() -> AsyncIterator[HackerNewsSimulator]:
 
 @pytest.fixture
 async def make(sim: HackerNewsSimulator) -> AsyncIterator[Factory]:
-    made: list[HackerNewsConnector] = []
-
-    def factory(**options: Any) -> HackerNewsConnector:
-        base = {"api_base_url": sim.url, "queries": ["orbit bank"]}
-        config = HackerNewsConnector.Config.model_validate({**base, **options})
-        connector = HackerNewsConnector("hn", config)
-        made.append(connector)
-        return connector
-
-    yield factory
-    for connector in made:
-        await connector.aclose()
+    async with connectors(
+        HackerNewsConnector, "hn", lambda: {"api_base_url": sim.url, "queries": ["orbit bank"]}
+    ) as factory:
+        yield factory
 
 
 async def test_stories_and_comments_with_their_thread(

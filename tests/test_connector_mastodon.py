@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
+from connector_helpers import connectors
 from pydantic import ValidationError
 
 from repbot.connectors.mastodon import MastodonConnector, MastodonCursor
@@ -27,17 +27,8 @@ Factory = Callable[..., MastodonConnector]
 
 @pytest.fixture
 async def make(sim: MastodonSimulator) -> AsyncIterator[Factory]:
-    made: list[MastodonConnector] = []
-
-    def factory(**options: Any) -> MastodonConnector:
-        config = MastodonConnector.Config.model_validate({**sim.options(), **options})
-        connector = MastodonConnector("mastodon-test", config)
-        made.append(connector)
-        return connector
-
-    yield factory
-    for connector in made:
-        await connector.aclose()
+    async with connectors(MastodonConnector, "mastodon-test", sim.options) as factory:
+        yield factory
 
 
 async def test_mentions_become_mentions(sim: MastodonSimulator, make: Factory) -> None:

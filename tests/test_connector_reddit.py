@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from connector_helpers import connectors, forbid_sleep
 from pydantic import ValidationError
 
 from repbot.connectors.reddit import RedditConnector, RedditCursor
@@ -28,11 +29,7 @@ def fixture(name: str) -> Any:
 @pytest.fixture(autouse=True)
 def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
     """prawcore sleeps to pace and retry; the connector must never let it (the runner waits)."""
-
-    def forbidden(delay: float) -> None:
-        raise AssertionError(f"slept {delay}s")
-
-    monkeypatch.setattr(time, "sleep", forbidden)
+    forbid_sleep(monkeypatch)
 
 
 @pytest.fixture
@@ -46,17 +43,12 @@ Factory = Callable[..., RedditConnector]
 
 @pytest.fixture
 async def make(sim: RedditSimulator) -> AsyncIterator[Factory]:
-    made: list[RedditConnector] = []
-
-    def factory(**options: Any) -> RedditConnector:
-        base = {**sim.credentials(), "subreddits": ["acme"], "queries": ["acme"]}
-        config = RedditConnector.Config.model_validate({**base, **options})
-        made.append(RedditConnector("reddit-test", config))
-        return made[-1]
-
-    yield factory
-    for connector in made:
-        await connector.aclose()
+    async with connectors(
+        RedditConnector,
+        "reddit-test",
+        lambda: {**sim.credentials(), "subreddits": ["acme"], "queries": ["acme"]},
+    ) as factory:
+        yield factory
 
 
 async def test_first_run_starts_from_now(sim: RedditSimulator, make: Factory) -> None:

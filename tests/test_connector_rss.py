@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
+from connector_helpers import connectors
 from pydantic import ValidationError
 
 from repbot.connectors.rss import RssConnector, RssCursor, html_text
@@ -29,19 +29,10 @@ Factory = Callable[..., RssConnector]
 
 @pytest.fixture
 async def make(sim: RssSimulator) -> AsyncIterator[Factory]:
-    made: list[RssConnector] = []
-
-    def factory(**options: Any) -> RssConnector:
-        base: dict[str, Any] = {"api_base_url": sim.url, "feeds": ["/feeds/news"]}
-        connector = RssConnector(
-            "rss-test", RssConnector.Config.model_validate({**base, **options})
-        )
-        made.append(connector)
-        return connector
-
-    yield factory
-    for connector in made:
-        await connector.aclose()
+    async with connectors(
+        RssConnector, "rss-test", lambda: {"api_base_url": sim.url, "feeds": ["/feeds/news"]}
+    ) as factory:
+        yield factory
 
 
 async def test_entries_become_articles(sim: RssSimulator, make: Factory) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
+from connector_helpers import connectors, steady_polls
 from pydantic import ValidationError
 
 from repbot.connectors.trustpilot import TrustpilotConnector
@@ -28,18 +28,12 @@ async def sim() -> AsyncIterator[TrustpilotSimulator]:
 
 @pytest.fixture
 async def make(sim: TrustpilotSimulator) -> AsyncIterator[Factory]:
-    made: list[TrustpilotConnector] = []
-
-    def factory(**options: Any) -> TrustpilotConnector:
-        base = {"api_base_url": sim.url, "business_unit_ids": [UNIT], **sim.credentials()}
-        config = TrustpilotConnector.Config.model_validate({**base, **options})
-        connector = TrustpilotConnector("tp", config)
-        made.append(connector)
-        return connector
-
-    yield factory
-    for connector in made:
-        await connector.aclose()
+    async with connectors(
+        TrustpilotConnector,
+        "tp",
+        lambda: {"api_base_url": sim.url, "business_unit_ids": [UNIT], **sim.credentials()},
+    ) as factory:
+        yield factory
 
 
 async def test_first_run_pages_through_the_lookback_and_maps_reviews(
@@ -91,10 +85,7 @@ async def test_steady_polling_costs_one_request_per_unit(
     state = await poll(connector)
     assert len(state.mentions) == 80
     sim.reset_requests()
-    for _ in range(3):
-        page = await connector.fetch(state.cursor)
-        state.cursor = page.cursor
-        assert page.mentions == [] and not page.has_more
+    await steady_polls(connector, state)
     assert len(sim.calls("reviews")) == 6
 
 

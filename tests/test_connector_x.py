@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from connector_helpers import connectors
 from pydantic import ValidationError
 
 from repbot.connectors.x import XConnector, XCursor, snowflake_at
@@ -58,23 +59,18 @@ Factory = Callable[..., XConnector]
 
 @pytest.fixture
 async def make(sim: XSimulator) -> AsyncIterator[Factory]:
-    made: list[XConnector] = []
+    async with connectors(XConnector, "x-test", lambda: _options(sim)) as factory:
+        yield factory
 
-    def factory(**options: Any) -> XConnector:
-        base = {
-            "api_base_url": sim.url,
-            **sim.credentials(),
-            "brand_username": "acme",
-            "tier": "enterprise",
-            "initial_lookback": 7200,
-        }
-        connector = XConnector("x-test", XConnector.Config.model_validate({**base, **options}))
-        made.append(connector)
-        return connector
 
-    yield factory
-    for connector in made:
-        await connector.aclose()
+def _options(sim: XSimulator) -> dict[str, Any]:
+    return {
+        "api_base_url": sim.url,
+        **sim.credentials(),
+        "brand_username": "acme",
+        "tier": "enterprise",
+        "initial_lookback": 7200,
+    }
 
 
 async def test_first_run_reads_the_lookback_window(sim: XSimulator, make: Factory) -> None:

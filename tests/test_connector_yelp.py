@@ -6,9 +6,9 @@ import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
+from connector_helpers import connectors
 
 from repbot.connectors.yelp import YelpConnector
 from repbot.connectors.yelp.simulator import API_KEY, YelpSimulator, yelp_error
@@ -32,17 +32,12 @@ async def sim() -> AsyncIterator[YelpSimulator]:
 
 @pytest.fixture
 async def make(sim: YelpSimulator) -> AsyncIterator[Factory]:
-    made: list[YelpConnector] = []
-
-    def factory(**options: Any) -> YelpConnector:
-        base = {"api_base_url": sim.url, "business_ids": [BIZ], **sim.credentials()}
-        connector = YelpConnector("yelp", YelpConnector.Config.model_validate({**base, **options}))
-        made.append(connector)
-        return connector
-
-    yield factory
-    for connector in made:
-        await connector.aclose()
+    async with connectors(
+        YelpConnector,
+        "yelp",
+        lambda: {"api_base_url": sim.url, "business_ids": [BIZ], **sim.credentials()},
+    ) as factory:
+        yield factory
 
 
 async def test_reads_the_three_newest_excerpts(sim: YelpSimulator, make: Factory) -> None:

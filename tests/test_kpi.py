@@ -3,13 +3,14 @@ the SLA target, per platform, intent, urgency band and approver; reading only th
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from ops_history import T0, add
 
-from repbot.alerts_config import SlaConfig
+from repbot.alerts_config import BusinessHours, SlaConfig
 from repbot.kpi import kpis, percentile
 from repbot.report import kpi_json
 from repbot.sla import Clock
@@ -68,6 +69,27 @@ def test_kpis_per_stage_and_group(store: SqliteStore) -> None:
     assert groups["band"]["urgent"]["decision"].p90 == pytest.approx((30 + 0.8 * 60) * 60)
     assert set(groups["intent"]) == {"complaint", "question"}  # praise reached no stage yet
     assert kpi_json(report)["overall"]["decision"]["count"] == 4
+
+
+def test_percentiles_count_only_office_hours_when_business_hours_are_set(
+    store: SqliteStore,
+) -> None:
+    zone = ZoneInfo("Europe/Berlin")
+    friday_5pm = datetime(2026, 11, 6, 16, 58, tzinfo=zone).astimezone(UTC)
+    monday_9am = datetime(2026, 11, 9, 9, 3, tzinfo=zone).astimezone(UTC)
+    add(
+        store, friday_5pm, "refund please", intent="complaint", urgency=0.2,
+        first_look_at=monday_9am, decided_at=monday_9am, decided_by="web:alice",
+    )  # fmt: skip
+    sla = SlaConfig(default=3600)
+    office = Clock(BusinessHours(start=9, end=17), zone)
+    since, until = friday_5pm - MIN, friday_5pm + MIN
+    business = kpis(store, since, until, sla, office).overall["look"]
+    wall = kpis(store, since, until, sla, Clock()).overall["look"]
+    assert business.p50 == pytest.approx(5 * 60) and business.within == 1.0
+    assert wall.p50 == pytest.approx((monday_9am - friday_5pm).total_seconds())
+    assert wall.within == 0.0
+    assert kpis(store, since, until, sla, office).clock.startswith("business hours (mon")
 
 
 def test_first_look_is_recorded_once(store: SqliteStore) -> None:

@@ -107,6 +107,18 @@ def test_business_hours_clock() -> None:
     assert clock.longest_wall(7200) >= monday_10 - friday_4pm
 
 
+def test_countdown_stands_still_outside_business_hours() -> None:
+    zone = ZoneInfo("Europe/Berlin")
+    clock = Clock(BusinessHours(start=9, end=17), zone)
+    cfg = SlaConfig(urgent=3600)
+    arrived = datetime(2026, 11, 6, 16, 30, tzinfo=zone)  # Friday, 30 min before closing
+    evening = countdown(arrived, "post", 0.9, cfg, clock, arrived + timedelta(hours=2))
+    assert not evening.running and evening.remaining == pytest.approx(1800)
+    monday = countdown(arrived, "post", 0.9, cfg, clock, datetime(2026, 11, 9, 9, 10, tzinfo=zone))
+    assert monday.running and monday.remaining == pytest.approx(1200)
+    assert countdown(arrived, "post", 0.9, cfg, Clock(), arrived + timedelta(hours=2)).running
+
+
 def test_countdown_and_breach() -> None:
     cfg = SlaConfig(urgent=3600)
     now = datetime(2026, 11, 2, 10, 30, tzinfo=UTC)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,8 @@ from repbot import workflow
 from repbot.errors import InvalidTransition, StoreError
 from repbot.models import State, utcnow
 from repbot.store import SqliteStore, Store
+from repbot.store.base import Item
+from repbot.store.queueing import QueueCursor, QueueFilter, SearchError
 from repbot.testing.fakes import make_mention
 from repbot.testing.postgres import pg_schema
 from repbot.workflow import RetryPolicy
@@ -391,3 +393,473 @@ def test_ops_rows_page_through_a_window(store: Store) -> None:
     assert [r.id for r in first + rest] == ids
     assert [r.id for r in store.ops_rows(since, until, states=["classified"])] == [ids[0]]
     assert first[0].followers == 100 and first[0].kind == "post"
+
+
+# ---- queue pages, search, facets, history, feedback, KPIs, retention (both backends) ----------
+
+
+def _seed(store: Store, n: int, *, start: int = 0, unscored_every: int = 5) -> list[int]:
+    """``n`` items awaiting approval: urgencies with many ties, some unscored, mixed platforms,
+    intents and words (one transaction, through the Store API)."""
+    words = ("refund", "delivery", "crash", "login", "café", "naïve", "support")
+    mentions = [
+        make_mention(
+            i,
+            platform=("x", "reddit", "trustpilot")[i % 3],
+            text=f"Order {i}: {words[i % 7]} problem, {words[(i + 2) % 7]} too",
+        )
+        for i in range(start, start + n)
+    ]
+    ids = store.ingest("src", mentions, None).new_ids
+    with store.batch():
+        for i, mention_id in zip(range(start, start + n), ids, strict=True):
+            urgency = None if i % unscored_every == 0 else (i * 37 % 11) / 10
+            intent = ("complaint", "question", "praise")[(i // 2) % 3]
+            store.set_classified(mention_id, {**ANALYSIS, "urgency": urgency, "intent": intent})
+            store.set_draft(mention_id, f"Sorry about the {words[(i + 4) % 7]}, reply {i}", {})
+    return ids
+
+
+def _walk(store: Store, where: QueueFilter, size: int) -> list[Item]:
+    seen: list[Item] = []
+    cursor: QueueCursor | None = None
+    while True:
+        page = store.queue_page(where, cursor, size)
+        seen += page.items
+        if page.next is None:
+            return seen
+        cursor = QueueCursor.decode(page.next.encode())  # as the "Load more" link carries it
+
+
+def _queue_key(item: Item) -> tuple[bool, float, int]:
+    return (item.urgency is None, -(item.urgency or 0.0), -item.id)
+
+
+def test_queue_pages_walk_every_item_once_in_queue_order(store: Store) -> None:
+    ids = _seed(store, 90)
+    for size in (1, 7, 50):
+        seen = _walk(store, QueueFilter(), size)
+        assert [i.id for i in seen] == [i.id for i in sorted(seen, key=_queue_key)]
+        assert sorted(i.id for i in seen) == ids
+    assert sum(1 for i in _walk(store, QueueFilter(), 7) if i.urgency is None) == 18
+    store.skip(ids[0], "spam", expected={State.AWAITING_APPROVAL})
+    every = _walk(store, QueueFilter(states=None), 11)
+    assert len(every) == 90 and [i.id for i in every] == [
+        i.id for i in sorted(every, key=_queue_key)
+    ]
+    assert [i.id for i in _walk(store, QueueFilter(states=(State.SKIPPED,)), 5)] == [ids[0]]
+
+
+def test_keyset_walk_sees_every_item_once_with_inserts_mid_walk(store: Store) -> None:
+    before = set(_seed(store, 60, unscored_every=4))
+    seen: list[int] = []
+    cursor: QueueCursor | None = None
+    arrivals = 0
+    while True:
+        page = store.queue_page(QueueFilter(), cursor, 9)
+        seen += [i.id for i in page.items]
+        if arrivals < 4:  # scores above, below and tied with the cursor; some unscored
+            _seed(store, 12, start=1_000 + 12 * arrivals, unscored_every=3)
+            arrivals += 1
+        if page.next is None:
+            break
+        cursor = page.next
+    assert len(seen) == len(set(seen)), "an item was shown twice"
+    assert before <= set(seen), "an item that was there all along was skipped"
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        QueueFilter(platform="reddit"),
+        QueueFilter(intent="question", platform="x"),
+        QueueFilter(states=(State.AWAITING_APPROVAL, State.SKIPPED), intent="praise"),
+    ],
+)
+def test_queue_page_filters_carry_through_pages(store: Store, where: QueueFilter) -> None:
+    ids = _seed(store, 60)
+    store.skip(ids[2], "spam", expected={State.AWAITING_APPROVAL})
+    everything = store.items(ids)
+    expected = [
+        i.id
+        for i in sorted(everything, key=_queue_key)
+        if (where.platform is None or i.mention.platform == where.platform)
+        and (where.intent is None or i.intent == where.intent)
+        and (where.states is None or i.state in where.states)
+    ]
+    assert expected and [i.id for i in _walk(store, where, 4)] == expected
+
+
+@pytest.mark.parametrize(
+    ("term", "word"),
+    [
+        ("refund", "refund"),
+        ("REFUND", "refund"),
+        ("refu", "refund"),
+        ("cafe", "café"),
+        ("CAFÉ", "café"),
+        ("naive", "naïve"),
+        ("Sorry", "sorry"),
+    ],
+)
+def test_search_is_case_and_accent_blind_and_covers_drafts(
+    store: Store, term: str, word: str
+) -> None:
+    ids = _seed(store, 40)
+    expected = [i.id for i in store.items(ids) if word in f"{i.mention.text} {i.draft}".casefold()]
+    found = [i.id for i in _walk(store, QueueFilter(search=term), 6)]
+    assert expected and found == sorted(expected, reverse=True), "every hit, newest first"
+
+
+def test_search_combines_words_filters_and_states(store: Store) -> None:
+    ids = _seed(store, 45)
+    items = store.items(ids)
+    words = {i.id: f"{i.mention.text} {i.draft}" for i in items if i.mention.platform == "x"}
+    both = [i for i, text in words.items() if "crash" in text and "refund" in text]
+    where = QueueFilter(search="crash refund", platform="x")
+    assert both and [i.id for i in _walk(store, where, 2)] == sorted(both, reverse=True)
+    assert _walk(store, QueueFilter(search="zzyzx"), 5) == []
+    assert _walk(store, QueueFilter(search="refund", states=(State.POSTED,)), 5) == []
+    assert _walk(store, QueueFilter(search="user7", states=None), 5)[0].id == ids[7]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        *['"', "AND", "refund OR", "NEAR(refund", "body:refund", "*", "^refund", "(", "a'b\"c"],
+        *["-x", "refund\x00 OR", "\u202erefund", "ÿ" * 150, "!refund & | <->", "'':*", "\\"],
+    ],
+)
+def test_hostile_search_syntax_is_never_a_database_error(store: Store, hostile: str) -> None:
+    _seed(store, 6)
+    try:
+        store.queue_page(QueueFilter(search=hostile), None, 10)
+        store.queue_entered(QueueFilter(search=hostile), utcnow() - timedelta(hours=1))
+    except SearchError as exc:
+        assert "search" in str(exc)
+
+
+def test_too_long_or_empty_search_is_a_search_error(store: Store) -> None:
+    for bad in ("!!! ...", "x" * 201):
+        with pytest.raises(SearchError, match="search"):
+            store.queue_page(QueueFilter(search=bad))
+
+
+def test_edited_mention_and_new_draft_are_reindexed(store: Store) -> None:
+    [item_id] = store.ingest("src", [make_mention(1, text="Parcel late again")], None).new_ids
+    store.set_classified(item_id, ANALYSIS)
+    store.set_draft(item_id, "We will check the courier", {})
+    assert [i.id for i in _walk(store, QueueFilter(search="courier"), 5)] == [item_id]
+    edited = store.get(item_id).mention.model_copy(
+        update={"text": "Parcel stolen from my porch", "updated_at": utcnow()}
+    )
+    store.ingest("src", [edited], None)
+    assert [i.id for i in _walk(store, QueueFilter(search="stolen"), 5)] == [item_id]
+    assert _walk(store, QueueFilter(search="late"), 5) == []
+    store.set_draft(item_id, "Refund on its way", {}, expected={State.AWAITING_APPROVAL})
+    assert _walk(store, QueueFilter(search="courier"), 5) == []
+    assert [i.id for i in _walk(store, QueueFilter(search="refund"), 5)] == [item_id]
+    workflow.decide(store, item_id, "edit", "U1", text="A voucher is on its way")
+    assert [i.id for i in _walk(store, QueueFilter(search="voucher", states=None), 5)] == [item_id]
+
+
+def test_queue_entered_lists_recent_arrivals_in_the_view(store: Store) -> None:
+    old = _seed(store, 6)
+    since = utcnow()
+    new = _seed(store, 6, start=100)
+    assert sorted(store.queue_entered(QueueFilter(), since)) == new
+    assert store.queue_entered(QueueFilter(), utcnow() + timedelta(seconds=1)) == []
+    reddit = [i.id for i in store.items(new) if i.mention.platform == "reddit"]
+    assert sorted(store.queue_entered(QueueFilter(platform="reddit"), since)) == reddit
+    store.skip(old[0], "spam", expected={State.AWAITING_APPROVAL})
+    assert store.queue_entered(QueueFilter(states=(State.SKIPPED,)), since) == [old[0]]
+    hits = [i.id for i in store.items(new) if "crash" in f"{i.mention.text} {i.draft}"]
+    assert sorted(store.queue_entered(QueueFilter(search="crash"), since)) == hits
+    assert len(store.queue_entered(QueueFilter(states=None), since - timedelta(hours=1), 5)) == 5
+
+
+def test_facets_are_counted_and_follow_changes(store: Store) -> None:
+    assert store.facets() == {"platform": [], "intent": []}
+    [a, b] = store.ingest(
+        "src", [make_mention(1), make_mention(2, platform="reddit")], None
+    ).new_ids
+    assert store.facets() == {"platform": ["reddit", "x"], "intent": []}
+    store.set_classified(a, {**ANALYSIS, "intent": "complaint"})
+    store.set_classified(b, {**ANALYSIS, "intent": "question"})
+    assert store.facets()["intent"] == ["complaint", "question"]
+    store.reopen(a, "relabelled", "U1", to=State.NEW, expected={State.CLASSIFIED})
+    store.set_classified(a, {**ANALYSIS, "intent": "praise"})
+    assert store.facets() == {"platform": ["reddit", "x"], "intent": ["praise", "question"]}
+
+
+def test_customer_history_by_handle_newest_first(store: Store) -> None:
+    now = utcnow()
+    author = {"handle": "Dana", "display_name": "Dana", "followers": 3}
+
+    def by_dana(n: int, hours: int, platform: str = "x") -> Any:
+        return make_mention(
+            n, author=author, platform=platform, created_at=now - timedelta(hours=hours)
+        )
+
+    ids = store.ingest(
+        "src",
+        [by_dana(1, 30), by_dana(2, 20), by_dana(3, 10, "reddit"), by_dana(4, 1), make_mention(5)],
+        None,
+    ).new_ids
+    store.set_classified(ids[0], ANALYSIS)
+    store.set_draft(ids[0], "Sorry!", {})
+    workflow.decide(store, ids[0], "approve", "U1", text="Sorry, refund sent")
+    store.begin_post(ids[0])
+    store.complete_post(ids[0], "r1", "https://x.com/r1")
+    history = store.customer_history(ids[3])
+    assert [h.mention_id for h in history] == [ids[1], ids[0]]
+    first = history[1]
+    assert (first.reply, first.posted_url, first.state) == (
+        "Sorry, refund sent",
+        "https://x.com/r1",
+        State.POSTED,
+    )
+    assert [d.action for d in first.decisions] == ["approve"] and first.kind == "post"
+    assert first.created_at == now - timedelta(hours=30) and first.text.startswith("@Acme")
+    across = store.customer_history(ids[3], across_platforms=True)
+    assert [h.mention_id for h in across] == [ids[2], ids[1], ids[0]]
+    assert [h.mention_id for h in store.customer_history(ids[3], limit=1)] == [ids[1]]
+    assert store.customer_history(ids[0]) == [] and store.customer_history(ids[4]) == []
+    with pytest.raises(StoreError):
+        store.customer_history(10_000)
+
+
+def test_feedback_labels_page_by_id_with_the_mention_text(store: Store) -> None:
+    [a, b] = store.ingest("src", [make_mention(1), make_mention(2)], None).new_ids
+    first = store.add_feedback(a, "question", "U1", channel="slack", previous="complaint")
+    second = store.add_feedback(b, "irrelevant", "alice", channel="web", reason="not about us")
+    third = store.add_feedback(a, "praise", "U2", channel="web")
+    assert first.text == make_mention(1).text and first.previous == "complaint"
+    assert store.feedback_labels() == [first, second, third]
+    assert store.feedback_labels(after_id=first.id, limit=1) == [second]
+    assert store.feedback_labels(after_id=third.id) == []
+    assert [e["event"] for e in store.audit_log(a)] == ["relabel", "relabel"]
+    with pytest.raises(StoreError):
+        store.add_feedback(10_000, "praise", "U1", channel="web")
+
+
+class _Clock:
+    """A settable ``utcnow`` for both stores."""
+
+    def __init__(self) -> None:
+        self.now = utcnow().replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> _Clock:
+    fake = _Clock()
+    for module in ("repbot.store.sqlite", "repbot.store.postgres"):
+        monkeypatch.setattr(f"{module}.utcnow", fake)
+    return fake
+
+
+def _bucket_middle(millis: int) -> float:
+    """The middle (seconds) of the 2 %-wide histogram bucket holding ``millis``."""
+    bounds, x = {0}, 1.0
+    while True:
+        bounds.add(int(x))
+        if not x < 1e11:
+            break
+        x *= 1.02
+    ordered = sorted(bounds)
+    lo = max(b for b in ordered if b <= millis)
+    hi = ordered[ordered.index(lo) + 1]
+    return (lo + max(lo, hi - 1)) / 2 / 1000
+
+
+def test_response_times_are_read_from_the_histogram(store: Store, clock: _Clock) -> None:
+    assert store.response_times() == {s: {"count": 0} for s in ("draft", "decision", "post")}
+    start = clock.now
+    for n, (draft_s, decide_s, post_s) in enumerate(((90, 600, 3600), (30, 120, 7200), (60, 0, 0))):
+        clock.now = start
+        [mention_id] = store.ingest("src", [make_mention(n)], None).new_ids
+        clock.now = start + timedelta(seconds=draft_s)
+        store.set_classified(mention_id, ANALYSIS)
+        store.set_draft(mention_id, "Sorry", {})
+        if decide_s:
+            clock.now = start + timedelta(seconds=decide_s)
+            workflow.decide(store, mention_id, "approve", "U1", text="Sorry")
+            clock.now = start + timedelta(seconds=post_s)
+            store.begin_post(mention_id)
+            store.complete_post(mention_id, f"r{n}", None)
+    times = store.response_times()
+    assert times["draft"] == {
+        "count": 3.0,
+        "p50": _bucket_middle(60_000),
+        "p95": _bucket_middle(90_000),
+    }
+    assert times["decision"] == {
+        "count": 2.0,
+        "p50": _bucket_middle(600_000),
+        "p95": _bucket_middle(600_000),
+    }
+    assert times["post"]["p50"] == _bucket_middle(7_200_000)
+    assert abs(times["post"]["p50"] - 7200) <= 72  # within 1 %
+
+
+def test_prune_removes_what_retention_says_and_nothing_else(store: Store, clock: _Clock) -> None:
+    now = clock.now
+    clock.now = now - timedelta(days=60)
+    store.add_alert("src", "auth", "401 long ago")  # unattached, older than every open item
+    clock.now = now - timedelta(days=50)
+    raw = {"id": "payload"}
+    old = store.ingest("src", [make_mention(i, raw=raw) for i in range(3)], None).new_ids
+    posted, rejected, still_open = old
+    for mention_id in old:
+        store.set_classified(mention_id, ANALYSIS)
+        store.set_draft(mention_id, "Sorry", {})
+    workflow.decide(store, posted, "approve", "U1", text="Sorry")
+    store.begin_post(posted)
+    store.complete_post(posted, "r1", None)
+    workflow.decide(store, rejected, "reject", "U1", reason="rude")
+    clock.now = now - timedelta(days=1)
+    [recent] = store.ingest("src", [make_mention(9, raw=raw)], None).new_ids
+    store.skip(recent, "spam")
+    clock.now = now
+    audit_before = {m: len(store.audit_log(m)) for m in (*old, recent)}
+    unattached = [e for e in store.audit_log() if e["mention_id"] is None]
+    counts, decisions = store.counts(), store.decisions()
+    result = store.prune(now - timedelta(days=30), now - timedelta(days=30))
+    assert (result.raw_payloads, result.audit_rows) == (
+        2,
+        audit_before[posted] + audit_before[rejected] + 1,
+    )
+    assert store.get(posted).mention.raw == {} and store.get(rejected).mention.raw == {}
+    assert store.get(still_open).mention.raw == raw and store.get(recent).mention.raw == raw
+    assert store.audit_log(posted) == [] and store.audit_log(rejected) == []
+    assert len(store.audit_log(still_open)) == audit_before[still_open]
+    assert len(store.audit_log(recent)) == audit_before[recent]
+    left = [e for e in store.audit_log() if e["mention_id"] is None]
+    assert [e["event"] for e in left] == [e["event"] for e in unattached[1:]] + ["pruned"]
+    assert store.counts() == counts and store.decisions() == decisions
+    assert store.get(posted).final_text == "Sorry" and store.response_times()["post"]["count"] == 1
+    again = store.prune(now - timedelta(days=30), None)
+    assert (again.raw_payloads, again.audit_rows) == (0, 0)
+    assert store.prune(None, None).raw_payloads == 0
+
+
+def test_metrics_readiness_and_approved_example_fields(store: Store) -> None:
+    first, second = _awaiting(store, 1), _awaiting(store, 2)
+    approved = workflow.decide(store, first, "approve", "U1", text="Thanks!")
+    later = utcnow() + timedelta(minutes=1)
+    workflow.decide(store, second, "edit", "U2", text="Better", post_after=later)
+    workflow.undo(store, second, "U2", utcnow(), "web")
+    workflow.decide(store, second, "reject", "U2", reason="rude")
+    store.add_alert("src", "auth", "401")
+    store.add_alert("src", "auth", "401 again")
+    store.begin_post(first)
+    store.complete_post(first, "r", None)
+    assert store.event_counts() == {
+        "decision": {"approve": 1, "edit": 1, "undo": 1, "reject": 1},
+        "alert": {"auth": 2},
+    }
+    assert store.post_totals() == {"src": 1}
+    [a, b] = store.approved_since(0)
+    assert (a.decision_id, a.example.mention_id, a.example.author) == (approved.id, first, "User 1")
+    assert (b.example.mention_id, b.example.author, b.example.edited) == (second, "User 2", True)
+    assert (a.vector, a.dim) == (None, 0)
+    examples = store.approved_examples()
+    assert [(e.reply_text, e.edited, e.platform, e.intent) for e in examples] == [
+        ("Better", True, "x", "complaint"),
+        ("Thanks!", False, "x", "complaint"),
+    ]
+    assert examples[1].mention_text == make_mention(1).text
+    store.check_writable()
+    with store.batch():
+        store.kv_set("k", "v")
+        store.check_writable()  # a probe inside an open write answers too
+    assert store.kv_get("readyz") is None  # the probe writes nothing
+
+
+@pytest.mark.parametrize(
+    ("where", "after"),
+    [
+        (QueueFilter(), None),
+        (QueueFilter(), QueueCursor(0.42, 2_000)),
+        (QueueFilter(), QueueCursor(None, 2_000)),
+        (QueueFilter(states=None, platform="x"), QueueCursor(0.42, 2_000)),
+        (QueueFilter(search="refund", intent="question"), QueueCursor(None, 2_000)),
+        (QueueFilter(search="crash CAFE", states=None), None),
+    ],
+)
+def test_postgres_pages_are_index_walks_never_a_scan_of_mentions(
+    where: QueueFilter, after: QueueCursor | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from repbot.store.postgres import open_postgres
+
+    with pg_schema() as dsn:
+        store = open_postgres(dsn)
+        _seed_volume(store, 4_000)
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        run = store._all
+
+        def recording(sql: str, args: Any = ()) -> list[Any]:
+            statements.append((sql, tuple(args)))
+            return run(sql, args)
+
+        monkeypatch.setattr(store, "_all", recording)
+        assert store.queue_page(where, after, 50).items
+        store.queue_entered(where, utcnow() - timedelta(minutes=5))
+        store.facets()
+        store.response_times()
+        with store.pool.connection() as conn:
+            for sql, args in statements:
+                plan = " | ".join(r["QUERY PLAN"] for r in conn.execute(f"EXPLAIN {sql}", args))
+                assert "Seq Scan on mentions" not in plan, plan
+                assert "Seq Scan on mention_search" not in plan, plan
+                if "mention_search s" in sql and "s.mention_id = m.id" not in sql:
+                    assert "mention_search" in plan, plan
+        store.close()
+
+
+def _seed_volume(store: Any, n: int) -> None:
+    """``n`` awaiting items (as :func:`_seed` leaves them) written in bulk, then analysed."""
+    words = ("refund", "delivery", "crash", "login", "café", "naïve", "support")
+    mentions = [
+        make_mention(
+            i,
+            platform=("x", "reddit", "trustpilot")[i % 3],
+            text=f"Order {i}: {words[i % 7]} problem, {words[(i + 2) % 7]} too",
+            author={"handle": f"user{i % 300}", "display_name": "U", "followers": 1},
+        )
+        for i in range(n)
+    ]
+    store.ingest("src", mentions, None)
+    with store.pool.connection() as conn:
+        conn.execute(
+            "UPDATE mentions SET state = CASE WHEN id % 10 = 0 THEN 'posted'"
+            " ELSE 'awaiting_approval' END, intent = (ARRAY['complaint', 'question',"
+            " 'praise'])[1 + id % 3], urgency = CASE WHEN id % 13 = 0 THEN NULL"
+            " ELSE (id * 37 % 101) / 100.0 END, state_changed_at = now() - id * interval '1 s'"
+        )
+        conn.execute("ANALYZE")
+
+
+def test_a_copied_store_is_searchable_and_counted_as_it_was(tmp_path: Path) -> None:
+    from repbot.store.commands import copy_store
+    from repbot.store.postgres import open_postgres
+
+    old = SqliteStore(tmp_path / "old.db")
+    ids = _seed(old, 12)
+    workflow.decide(old, ids[1], "approve", "U1", text="A voucher is on its way")
+    where = QueueFilter(search="sorry", states=None)
+    expected = ([i.id for i in _walk(old, where, 5)], old.facets(), old.response_times())
+    old.close()
+    with pg_schema() as dsn:
+        copy_store(str(tmp_path / "old.db"), dsn)
+        new = open_postgres(dsn)
+        try:
+            assert ([i.id for i in _walk(new, where, 5)], new.facets()) == expected[:2]
+            assert new.response_times() == expected[2]
+            voucher = QueueFilter(search="voucher", states=None)
+            assert [i.id for i in _walk(new, voucher, 5)] == [ids[1]]
+        finally:
+            new.close()

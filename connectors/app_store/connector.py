@@ -28,12 +28,12 @@ class AppStoreConnector(ListingConnector):
 
     type_name: ClassVar[str] = "app_store"
     platform: ClassVar[str] = "app_store"
-    label: ClassVar[str] = "app_store"
     platforms: ClassVar[tuple[Platform, ...]] = (
         Platform("app_store", "review", Limit(5_970), None, can_reply=True, emoji=":apple:"),
     )
     can_reply: ClassVar[bool] = True
     Config: ClassVar[type[ConnectorConfig]] = AppStoreConfig
+    client: AppStoreClient
 
     def __init__(self, name: str, config: ConnectorConfig) -> None:
         super().__init__(name, config)
@@ -44,11 +44,6 @@ class AppStoreConnector(ListingConnector):
         register_secret(config.private_key.get_secret_value() if config.private_key else None)
         # The core sets base_dir (the config file's folder) after construction.
         self.client = AppStoreClient(config, lambda: self.base_dir)
-
-    @property
-    def requests_made(self) -> int:
-        """HTTP requests sent so far."""
-        return self.client.http.requests
 
     def stream_keys(self) -> list[str]:
         """One stream per app."""
@@ -91,10 +86,6 @@ class AppStoreConnector(ListingConnector):
     def min_poll_interval(self) -> float:
         """Shortest interval keeping steady polls within a tenth of the hourly limit."""
         return 3_600.0 * len(self.cfg.app_ids) / (REQUESTS_PER_HOUR / 10)
-
-    async def aclose(self) -> None:
-        """Close the HTTP session."""
-        await self.client.aclose()
 
 
 def _response_of(review: Any, responses: dict[str, dict[str, Any]]) -> dict[str, Any] | None:

@@ -13,11 +13,9 @@ looks for our reply in the post's thread (``getPostThread``).
 from __future__ import annotations
 
 import importlib
-import json
-import logging
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from repbot import paging
@@ -27,13 +25,11 @@ from repbot.models import Mention, Page, PostedReply
 from repbot.platforms import HandleSyntax, Limit, Platform
 from repbot.secrets import register_secret
 
+from .._social import DOMAIN, StreamCursor, absorb
 from .client import BlueskyClient, Rejected
 from .config import BlueskyConfig
 from .mapping import reply_root, strong_ref, to_mention, web_url, when
 
-log = logging.getLogger(__name__)
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_DOMAIN = rf"(?:{_LABEL}\.)+[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?"
 REASONS = ["mention", "reply"]
 
 
@@ -55,38 +51,17 @@ class StreamState:
     floor: float | None = None
     rereads: int | None = None
 
+    @property
+    def in_sweep(self) -> bool:
+        """Whether the sweep has a page left to read."""
+        return bool(self.token)
 
-@dataclass
-class BlueskyCursor:
+
+class BlueskyCursor(StreamCursor[StreamState]):
     """The connector's persisted position, serialised as JSON."""
 
-    streams: dict[str, StreamState] = field(default_factory=dict)
-    chain: int = 0
-
-    @classmethod
-    def load(cls, text: str | None) -> BlueskyCursor:
-        """Parse a cursor; an unreadable one starts afresh (with a warning)."""
-        if not text:
-            return cls()
-        try:
-            data = json.loads(text)
-            streams = {k: StreamState(**v) for k, v in data["streams"].items()}
-            return cls(streams, int(data.get("chain", 0)))
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            log.warning("bluesky: ignoring unreadable cursor (%s); starting afresh", exc)
-            return cls()
-
-    def dump(self) -> str:
-        """The cursor as compact JSON."""
-        streams = {
-            k: {n: v for n, v in s.__dict__.items() if v is not None and v is not False}
-            for k, s in self.streams.items()
-        }
-        return json.dumps(
-            {"v": 1, "streams": streams, "chain": self.chain},
-            separators=(",", ":"),
-            sort_keys=True,
-        )
+    label = "bluesky"
+    stream_type = StreamState
 
 
 class BlueskyConnector(Connector):
@@ -99,7 +74,7 @@ class BlueskyConnector(Connector):
             "bluesky",
             "social",
             Limit(300, "graphemes"),
-            HandleSyntax(re.compile(_DOMAIN), "@{handle}", 253, valid=_not_numeric_tld),
+            HandleSyntax(re.compile(DOMAIN), "@{handle}", 253, valid=_not_numeric_tld),
             can_reply=True,
             emoji=":butterfly:",
         ),
@@ -128,19 +103,15 @@ class BlueskyConnector(Connector):
         state = BlueskyCursor.load(cursor)
         client = await self._ready()
         keys = self._streams()
-        pending = [k for k in keys if state.streams.get(k, StreamState()).token]
+        pending = state.pending(keys)
         now = time.time()
         if not pending:
             for key in keys:
-                self._begin(state.streams.setdefault(key, StreamState()), now)
+                self._begin(state.stream(key), now)
         page = Page()
         for key in pending or keys:
             await self._read(client, key, state.streams[key], page, now)
-        state.streams = {k: s for k, s in state.streams.items() if k in keys}
-        more = any(s.token for s in state.streams.values())
-        state.chain, page.has_more = paging.chain(more, state.chain, self.cfg.max_pages_per_poll)
-        page.cursor = state.dump()
-        return page
+        return state.finish(page, keys, self.cfg.max_pages_per_poll)
 
     async def reply(self, mention: Mention, text: str, idempotency_key: str) -> PostedReply:
         """Post ``text`` in reply to ``mention`` (root and parent strong refs, facets)."""
@@ -286,32 +257,20 @@ class BlueskyConnector(Connector):
         own: str,
     ) -> float | None:
         """Map the page's items newer than ``start``; return the page's oldest ``indexedAt``."""
-        oldest: float | None = None
-        seen = {m.external_id for m in page.mentions}
-        for position, item in enumerate(items):
-            try:
-                indexed = when(item["indexedAt"])
-                oldest = indexed if oldest is None else min(oldest, indexed)
-                if key == "mentions" and item.get("reason") not in REASONS:
-                    continue
-                stream.newest = max(stream.newest or indexed, indexed)
-                if stream.prime or indexed <= start:
-                    continue
-                mention = to_mention(item, own)
-            except Exception as exc:  # noqa: BLE001 - any item that does not map is malformed
-                page.malformed += 1
-                log.warning(
-                    "bluesky[%s]: %s: skipped malformed item at position %d: %s",
-                    self.name,
-                    key,
-                    position,
-                    (str(exc) or type(exc).__name__)[:200],
-                )
-                continue
-            if mention is not None and mention.external_id not in seen:
-                seen.add(mention.external_id)
-                page.mentions.append(mention)
-        return oldest
+        indexed_at: list[float] = []
+
+        def each(item: Any) -> Mention | None:
+            indexed = when(item["indexedAt"])
+            indexed_at.append(indexed)
+            if key == "mentions" and item.get("reason") not in REASONS:
+                return None
+            stream.newest = max(stream.newest or indexed, indexed)
+            if stream.prime or indexed <= start:
+                return None
+            return to_mention(item, own)
+
+        absorb(page, items, each, f"bluesky[{self.name}]: {key}")
+        return min(indexed_at, default=None)
 
     async def _ready(self) -> BlueskyClient:
         if self._client is None:

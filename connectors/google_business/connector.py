@@ -19,37 +19,31 @@ budget), :class:`~repbot.errors.TransientError` or :class:`~repbot.errors.AuthEr
 
 from __future__ import annotations
 
-import asyncio
 import bisect
-import importlib
 import json
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from datetime import datetime
+from typing import Any, ClassVar
 
-from repbot.connector import Connector, ConnectorConfig
-from repbot.errors import ConnectorError, MalformedRecord, PostError, RateLimited, TransientError
+from repbot.connector import ConnectorConfig
+from repbot.errors import PostError, TransientError
 from repbot.models import Mention, Page, PostedReply
 from repbot.platforms import Limit, Platform
 from repbot.secrets import register_secret
 
-from . import mapping
-from .client import (
+from .._google import (
     BadRequest,
     Budget,
+    GoogleConnector,
     NotFound,
-    post_error,
-    short,
-    to_ms,
-    translate,
+    build_service,
+    endpoint_options,
 )
+from . import mapping
 from .config import GoogleBusinessConfig
 from .discovery import DOCUMENT, SCOPE
-
-if TYPE_CHECKING:
-    from .http import GuardedHttp
 
 log = logging.getLogger(__name__)
 SERVICE = "Google Business Profile"
@@ -100,7 +94,7 @@ class BusinessCursor:
         return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
 
-class GoogleBusinessConnector(Connector):
+class GoogleBusinessConnector(GoogleConnector):
     """Listens to Business Profile reviews and replies to them (one reply per review)."""
 
     type_name: ClassVar[str] = "google_business"
@@ -110,65 +104,36 @@ class GoogleBusinessConnector(Connector):
     )
     can_reply: ClassVar[bool] = True
     Config: ClassVar[type[ConnectorConfig]] = GoogleBusinessConfig
+    service: ClassVar[str] = SERVICE
+    stamped: ClassVar[str] = "updateTime or createTime"
 
     def __init__(self, name: str, config: ConnectorConfig) -> None:
         super().__init__(name, config)
-        # The client library loads with the source (start-up), never in the middle of a poll.
-        importlib.import_module("googleapiclient.discovery")
         assert isinstance(config, GoogleBusinessConfig)
         self.cfg: GoogleBusinessConfig = config
         for secret in (config.client_secret, config.refresh_token):
             register_secret(secret.get_secret_value())
         self.budget = Budget(config.requests_per_minute, 60.0)
-        self._lock = threading.Lock()
-        self._http: GuardedHttp | None = None
         self._apis: tuple[Any, Any] | None = None
         self._locations: dict[str, mapping.Location] | None = None
         self._listed_at = 0.0
 
-    @property
-    def requests_made(self) -> int:
-        """HTTP requests sent so far (token requests included)."""
-        return self._http.requests if self._http is not None else 0
-
     # ---- public API ---------------------------------------------------------------------
-
-    async def fetch(self, cursor: str | None) -> Page:
-        """Read the next step of the round over the locations."""
-        return await asyncio.to_thread(self._locked, self._fetch, cursor)
-
-    async def reply(self, mention: Mention, text: str, idempotency_key: str) -> PostedReply:
-        """Set the owner's reply of a review (``updateReply``; replaces an existing one)."""
-        return await asyncio.to_thread(self._locked, self._reply, mention, text)
-
-    async def find_reply(self, mention: Mention, idempotency_key: str) -> PostedReply | None:
-        """The review's ``reviewReply`` if it has one (made by us or in Google's own UI)."""
-        return await asyncio.to_thread(self._locked, self._find_reply, mention)
 
     async def delete_reply(self, mention: Mention) -> None:
         """Remove the owner's reply of a review (``deleteReply``)."""
-        await asyncio.to_thread(self._locked, self._delete_reply, mention)
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections."""
-        http, self._http, self._apis = self._http, None, None
-        if http is not None:
-            await asyncio.to_thread(http.close)
+        await self._in_thread(self._delete_reply, mention)
 
     # ---- sync side (worker thread) ---------------------------------------------------------
 
-    def _locked(self, func: Any, *args: Any) -> Any:
-        with self._lock:
-            return func(*args)
+    def _forget_services(self) -> None:
+        self._apis = None
 
     def _services(self) -> tuple[Any, Any]:
         """(reviews v4, business information v1), built once."""
         if self._apis is None:
             import google.oauth2.credentials
-            import google_auth_httplib2
-            from googleapiclient.discovery import build, build_from_document
-
-            from .http import GuardedHttp
+            from googleapiclient.discovery import build_from_document
 
             cfg = self.cfg
             credentials = google.oauth2.credentials.Credentials(  # type: ignore[no-untyped-call]
@@ -179,27 +144,13 @@ class GoogleBusinessConnector(Connector):
                 token_uri=cfg.token_uri,
                 scopes=[SCOPE],
             )
-            self._http = GuardedHttp(timeout=cfg.timeout, token_uri=cfg.token_uri, service=SERVICE)
-            authed = google_auth_httplib2.AuthorizedHttp(credentials, http=self._http)
-            options = {"api_endpoint": f"{cfg.api_base_url}/"} if cfg.api_base_url else None
-            reviews = build_from_document(DOCUMENT, http=authed, client_options=options)
-            info = build(
-                "mybusinessbusinessinformation",
-                "v1",
-                http=authed,
-                client_options=options,
-                static_discovery=True,
-                cache_discovery=False,
+            authed = self._authorized(credentials, timeout=cfg.timeout, token_uri=cfg.token_uri)
+            reviews = build_from_document(
+                DOCUMENT, http=authed, client_options=endpoint_options(cfg.api_base_url)
             )
+            info = build_service("mybusinessbusinessinformation", "v1", authed, cfg.api_base_url)
             self._apis = (reviews.accounts().locations().reviews(), info.accounts().locations())
         return self._apis
-
-    def _execute(self, request: Any, what: str) -> Any:
-        self.budget.spend()
-        try:
-            return request.execute(num_retries=0)
-        except Exception as exc:  # every failure is mapped onto repbot's tree
-            raise translate(exc, SERVICE, what) from exc
 
     def _fetch(self, cursor: str | None) -> Page:
         state = BusinessCursor.load(cursor)
@@ -208,12 +159,7 @@ class GoogleBusinessConnector(Connector):
         index = bisect.bisect_left(ids, state.pos) if state.pos else 0
         page, sent = Page(), 0
         while index < len(ids) and sent < self.cfg.max_requests_per_fetch:
-            if not self.budget.allows():
-                if sent == 0:
-                    raise RateLimited(
-                        f"{SERVICE}: {self.cfg.requests_per_minute} requests per minute spent",
-                        retry_after=self.budget.retry_after(),
-                    )
+            if not self._may_send(sent, f"{self.cfg.requests_per_minute} requests per minute"):
                 break
             sent += 1
             if self._read(locations[ids[index]], state, page):
@@ -265,7 +211,13 @@ class GoogleBusinessConnector(Connector):
             log.warning("google_business[%s]: %s: %s; skipped this round", self.name, parent, exc)
             state.sweeps.pop(location.ident, None)
             return True
-        reached = self._take(body.get("reviews") or [], location, sweep, page)
+        reached = self._take(
+            page,
+            body.get("reviews") or [],
+            sweep,
+            lambda review: mapping.to_mention(review, location),
+            f"location {location.ident}: ",
+        )
         token = body.get("nextPageToken")
         if reached or not token:
             state.marks[location.ident] = max(state.marks.get(location.ident, 0), sweep.newest or 0)
@@ -293,48 +245,20 @@ class GoogleBusinessConnector(Connector):
             raise TransientError(f"{SERVICE}: reviews of {parent}: not a review list")
         return body
 
-    def _take(
-        self, reviews: list[Any], location: mapping.Location, sweep: Sweep, page: Page
-    ) -> bool:
-        """Emit the reviews at or above the sweep's cut; True once one below it is reached
-        or, on a steady sweep, the page reached the reviews delivered before (the overlap
-        costs at most that page)."""
-        reached = False
-        for position, review in enumerate(reviews):
-            at = mapping.updated(review)
-            if at is None:
-                self._malformed(page, location, position, "no updateTime or createTime")
-                continue
-            stamp = to_ms(at)
-            if stamp < sweep.cut:
-                return True
-            reached = reached or (sweep.mark is not None and stamp <= sweep.mark)
-            sweep.newest = max(sweep.newest or 0, stamp)
-            try:
-                page.mentions.append(mapping.to_mention(review, location))
-            except (MalformedRecord, ValueError) as exc:
-                self._malformed(page, location, position, short(exc))
-        return reached
-
-    def _malformed(self, page: Page, location: mapping.Location, position: int, why: str) -> None:
-        page.malformed += 1
-        log.warning(
-            "google_business[%s]: location %s: skipped malformed review at position %d (%s)",
-            self.name,
-            location.ident,
-            position,
-            why,
-        )
+    def _stamp(self, review: Any) -> datetime | None:
+        return mapping.updated(review)
 
     # ---- replies -------------------------------------------------------------------------
 
     def _reply(self, mention: Mention, text: str) -> PostedReply:
+        """Set the owner's reply of a review (``updateReply``; replaces an existing one)."""
         name = review_name(mention)
         reviews, _ = self._services()
         self._post(reviews.updateReply(name=name, body={"comment": text}), "reply")
         return PostedReply(external_id=f"{name}/reply", url=mention.url)
 
     def _find_reply(self, mention: Mention) -> PostedReply | None:
+        """The review's ``reviewReply`` if it has one (made by us or in Google's own UI)."""
         name = review_name(mention)
         reviews, _ = self._services()
         body = self._post(reviews.get(name=name), "review look-up")
@@ -345,12 +269,6 @@ class GoogleBusinessConnector(Connector):
     def _delete_reply(self, mention: Mention) -> None:
         reviews, _ = self._services()
         self._post(reviews.deleteReply(name=review_name(mention)), "reply deletion")
-
-    def _post(self, request: Any, what: str) -> Any:
-        try:
-            return self._execute(request, what)
-        except ConnectorError as exc:
-            raise post_error(exc) from exc
 
 
 def review_name(mention: Mention) -> str:

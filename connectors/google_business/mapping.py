@@ -9,7 +9,7 @@ from typing import Any
 from repbot.errors import MalformedRecord
 from repbot.models import Author, Mention, OwnerReply
 
-from .client import parse_time
+from .._google import parse_time
 
 PLATFORM = "google_business"
 STARS = {"ONE": 1, "TWO": 2, "THREE": 3, "FOUR": 4, "FIVE": 5}

@@ -3,7 +3,8 @@
 
 ``config`` holds the options and quota, ``mapping`` turns Android Publisher reviews into
 mentions, ``connector`` walks the review list, and ``simulator`` is a local server speaking the
-same API (token endpoint included). The HTTP plumbing is shared with ``google_business``.
+same API (token endpoint included). The HTTP plumbing is shared with ``google_business``
+(``repbot.connectors._google``).
 """
 
 from .config import GooglePlayConfig

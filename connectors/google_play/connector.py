@@ -13,37 +13,25 @@ or :class:`~repbot.errors.AuthError` and the runner acts.
 
 from __future__ import annotations
 
-import asyncio
-import importlib
 import json
 import logging
-import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from repbot.connector import Connector, ConnectorConfig
-from repbot.connectors.google_business.client import (
-    BadRequest,
-    Budget,
-    NotFound,
-    post_error,
-    short,
-    to_ms,
-    translate,
-)
-from repbot.errors import AuthError, ConnectorError, MalformedRecord, PostError, RateLimited
+from repbot.connector import ConnectorConfig
+from repbot.errors import AuthError, ConnectorError, PostError
 from repbot.models import Mention, Page, PostedReply
 from repbot.platforms import Limit, Platform
 
+from .._google import BadRequest, Budget, GoogleConnector, build_service
 from . import mapping
 from .config import GooglePlayConfig
 
 if TYPE_CHECKING:
     from google.oauth2 import service_account
-
-    from repbot.connectors.google_business.http import GuardedHttp
 
 log = logging.getLogger(__name__)
 SERVICE = "Google Play"
@@ -85,7 +73,7 @@ class PlayCursor:
         return json.dumps({k: v for k, v in data.items() if v is not None}, separators=(",", ":"))
 
 
-class GooglePlayConnector(Connector):
+class GooglePlayConnector(GoogleConnector):
     """Listens to an app's Google Play reviews and replies to them."""
 
     type_name: ClassVar[str] = "google_play"
@@ -95,68 +83,29 @@ class GooglePlayConnector(Connector):
     )
     can_reply: ClassVar[bool] = True
     Config: ClassVar[type[ConnectorConfig]] = GooglePlayConfig
+    service: ClassVar[str] = SERVICE
+    gone: ClassVar[str] = "deleted, or outside the API's window"
+    stamped: ClassVar[str] = "userComment.lastModified"
 
     def __init__(self, name: str, config: ConnectorConfig) -> None:
         super().__init__(name, config)
-        # The client library loads with the source (start-up), never in the middle of a poll.
-        importlib.import_module("googleapiclient.discovery")
         assert isinstance(config, GooglePlayConfig)
         self.cfg: GooglePlayConfig = config
         self.budget = Budget(config.requests_per_hour, 3600.0)
-        self._lock = threading.Lock()
-        self._http: GuardedHttp | None = None
         self._reviews: Any = None
-
-    @property
-    def requests_made(self) -> int:
-        """HTTP requests sent so far (token requests included)."""
-        return self._http.requests if self._http is not None else 0
 
     # ---- public API ---------------------------------------------------------------------
 
-    async def fetch(self, cursor: str | None) -> Page:
-        """Read the next pages of the app's reviews."""
-        return await asyncio.to_thread(self._locked, self._fetch, cursor)
-
-    async def reply(self, mention: Mention, text: str, idempotency_key: str) -> PostedReply:
-        """Reply to a review, or replace our reply (``reviews.reply``, at most 350 chars)."""
-        return await asyncio.to_thread(self._locked, self._reply, mention, text)
-
-    async def find_reply(self, mention: Mention, idempotency_key: str) -> PostedReply | None:
-        """The review's developer reply if it has one (made by us or in the Play Console)."""
-        return await asyncio.to_thread(self._locked, self._find_reply, mention)
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections."""
-        http, self._http, self._reviews = self._http, None, None
-        if http is not None:
-            await asyncio.to_thread(http.close)
-
     # ---- sync side (worker thread) ---------------------------------------------------------
 
-    def _locked(self, func: Any, *args: Any) -> Any:
-        with self._lock:
-            return func(*args)
+    def _forget_services(self) -> None:
+        self._reviews = None
 
     def _api(self) -> Any:
         if self._reviews is None:
-            import google_auth_httplib2
-            from googleapiclient.discovery import build
-
-            from repbot.connectors.google_business.http import GuardedHttp
-
             credentials, token_uri = self._credentials()
-            self._http = GuardedHttp(timeout=self.cfg.timeout, token_uri=token_uri, service=SERVICE)
-            authed = google_auth_httplib2.AuthorizedHttp(credentials, http=self._http)
-            base = self.cfg.api_base_url
-            service = build(
-                "androidpublisher",
-                "v3",
-                http=authed,
-                client_options={"api_endpoint": f"{base}/"} if base else None,
-                static_discovery=True,
-                cache_discovery=False,
-            )
+            authed = self._authorized(credentials, timeout=self.cfg.timeout, token_uri=token_uri)
+            service = build_service("androidpublisher", "v3", authed, self.cfg.api_base_url)
             self._reviews = service.reviews()
         return self._reviews
 
@@ -182,23 +131,11 @@ class GooglePlayConnector(Connector):
             credentials = credentials.with_token_uri(self.cfg.token_uri)  # type: ignore[no-untyped-call]
         return credentials, token_uri
 
-    def _execute(self, request: Any, what: str) -> Any:
-        self.budget.spend()
-        try:
-            return request.execute(num_retries=0)
-        except Exception as exc:  # every failure is mapped onto repbot's tree
-            raise translate(exc, SERVICE, what) from exc
-
     def _fetch(self, cursor: str | None) -> Page:
         state = PlayCursor.load(cursor)
         page = Page()
         for pages in range(self.cfg.max_pages_per_poll):
-            if not self.budget.allows():
-                if pages == 0:
-                    raise RateLimited(
-                        f"{SERVICE}: {self.cfg.requests_per_hour} requests per hour spent",
-                        retry_after=self.budget.retry_after(),
-                    )
+            if not self._may_send(pages, f"{self.cfg.requests_per_hour} requests per hour"):
                 break
             if state.cut is None:
                 self._begin(state)
@@ -225,7 +162,12 @@ class GooglePlayConnector(Connector):
             log.warning("google_play[%s]: page token refused; sweep restarts", self.name)
             state.token = state.cut = state.newest = None
             return True
-        reached = self._take(body.get("reviews") or [], state, page)
+        reached = self._take(
+            page,
+            body.get("reviews") or [],
+            state,
+            lambda review: mapping.to_mention(review, self.cfg.package_name),
+        )
         token = (body.get("tokenPagination") or {}).get("nextPageToken")
         if reached or not token:
             if state.newest is not None:
@@ -251,38 +193,13 @@ class GooglePlayConnector(Connector):
             raise ConnectorError(f"{SERVICE}: reviews.list did not return a review list")
         return body
 
-    def _take(self, reviews: list[Any], state: PlayCursor, page: Page) -> bool:
-        """Emit the reviews at or above the cut; True once one below it is reached or the
-        page reached reviews delivered before."""
-        reached = False
-        for position, review in enumerate(reviews):
-            at = mapping.modified(review)
-            if at is None:
-                self._malformed(page, position, "no userComment.lastModified")
-                continue
-            stamp = to_ms(at)
-            if stamp < (state.cut or 0):
-                return True
-            reached = reached or (state.mark is not None and stamp <= state.mark)
-            state.newest = max(state.newest or 0, stamp)
-            try:
-                page.mentions.append(mapping.to_mention(review, self.cfg.package_name))
-            except (MalformedRecord, ValueError) as exc:
-                self._malformed(page, position, short(exc))
-        return reached
-
-    def _malformed(self, page: Page, position: int, why: str) -> None:
-        page.malformed += 1
-        log.warning(
-            "google_play[%s]: skipped malformed review at position %d (%s)",
-            self.name,
-            position,
-            why,
-        )
+    def _stamp(self, review: Any) -> datetime | None:
+        return mapping.modified(review)
 
     # ---- replies -------------------------------------------------------------------------
 
     def _reply(self, mention: Mention, text: str) -> PostedReply:
+        """Reply to a review, or replace our reply (``reviews.reply``, at most 350 chars)."""
         if len(text) > REPLY_MAX_CHARS:
             raise PostError(
                 f"{SERVICE}: a reply is at most {REPLY_MAX_CHARS} characters ({len(text)})",
@@ -297,19 +214,12 @@ class GooglePlayConnector(Connector):
         return PostedReply(external_id=f"{mention.external_id}/reply", url=mention.url)
 
     def _find_reply(self, mention: Mention) -> PostedReply | None:
+        """The review's developer reply if it has one (made by us or in the Play Console)."""
         request = self._api().get(packageName=self.cfg.package_name, reviewId=mention.external_id)
         body = self._post(request, "review look-up")
         if not isinstance(body, dict) or mapping.owner_reply(body, None) is None:
             return None
         return PostedReply(external_id=f"{mention.external_id}/reply", url=mention.url)
-
-    def _post(self, request: Any, what: str) -> Any:
-        try:
-            return self._execute(request, what)
-        except NotFound as exc:
-            raise PostError(f"{exc} (deleted, or outside the API's window)", False) from exc
-        except ConnectorError as exc:
-            raise post_error(exc) from exc
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -28,7 +28,6 @@ class HackerNewsConnector(ListingConnector):
 
     type_name: ClassVar[str] = "hackernews"
     platform: ClassVar[str] = "hackernews"
-    label: ClassVar[str] = "hackernews"
     platforms: ClassVar[tuple[Platform, ...]] = (
         Platform(
             "hackernews",
@@ -41,6 +40,7 @@ class HackerNewsConnector(ListingConnector):
     )
     can_reply: ClassVar[bool] = False
     Config: ClassVar[type[ConnectorConfig]] = HackerNewsConfig
+    client: HackerNewsClient
 
     def __init__(self, name: str, config: ConnectorConfig) -> None:
         super().__init__(name, config)
@@ -48,11 +48,6 @@ class HackerNewsConnector(ListingConnector):
         self.cfg = config
         self.client = HackerNewsClient(config)
         self._excluded = {a.lower() for a in config.exclude_authors}
-
-    @property
-    def requests_made(self) -> int:
-        """HTTP requests sent so far."""
-        return self.client.http.requests
 
     def stream_keys(self) -> list[str]:
         """One stream per query."""
@@ -102,10 +97,6 @@ class HackerNewsConnector(ListingConnector):
     def min_poll_interval(self) -> float:
         """Shortest interval keeping steady polls within a hundredth of Algolia's hourly limit."""
         return 3_600.0 * len(self.cfg.queries) / (REQUESTS_PER_HOUR / 100)
-
-    async def aclose(self) -> None:
-        """Close the HTTP session."""
-        await self.client.aclose()
 
 
 def _token(token: str | None) -> tuple[int, int | None]:

@@ -14,11 +14,9 @@ page and a steady poll with nothing new one request per stream. Replies go throu
 from __future__ import annotations
 
 import importlib
-import json
-import logging
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from repbot import paging
@@ -28,6 +26,7 @@ from repbot.models import Mention, Page, PostedReply
 from repbot.platforms import HandleSyntax, Limit, Platform
 from repbot.secrets import register_secret
 
+from .._social import DOMAIN, StreamCursor, absorb
 from .client import MastodonClient, Rejected, as_list
 from .config import MastodonConfig
 from .mapping import id_at, status_id, to_mention
@@ -35,9 +34,6 @@ from .mapping import id_at, status_id, to_mention
 if TYPE_CHECKING:
     from mastodon import Mastodon
 
-log = logging.getLogger(__name__)
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_DOMAIN = rf"(?:{_LABEL}\.)+[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?"
 _USER = r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,28}[A-Za-z0-9_])?"
 
 
@@ -54,35 +50,17 @@ class StreamState:
     rereads: int | None = None
     began: float | None = None
 
+    @property
+    def in_sweep(self) -> bool:
+        """Whether the sweep has a page left to read."""
+        return bool(self.max_id)
 
-@dataclass
-class MastodonCursor:
+
+class MastodonCursor(StreamCursor[StreamState]):
     """The connector's persisted position, serialised as JSON."""
 
-    streams: dict[str, StreamState] = field(default_factory=dict)
-    chain: int = 0
-
-    @classmethod
-    def load(cls, text: str | None) -> MastodonCursor:
-        """Parse a cursor; an unreadable one starts afresh (with a warning)."""
-        if not text:
-            return cls()
-        try:
-            data = json.loads(text)
-            streams = {k: StreamState(**v) for k, v in data["streams"].items()}
-            return cls(streams, int(data.get("chain", 0)))
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            log.warning("mastodon: ignoring unreadable cursor (%s); starting afresh", exc)
-            return cls()
-
-    def dump(self) -> str:
-        """The cursor as compact JSON."""
-        streams = {
-            k: {n: v for n, v in s.__dict__.items() if v is not None}
-            for k, s in self.streams.items()
-        }
-        data = {"v": 1, "streams": streams, "chain": self.chain}
-        return json.dumps(data, separators=(",", ":"), sort_keys=True)
+    label = "mastodon"
+    stream_type = StreamState
 
 
 class MastodonConnector(Connector):
@@ -95,7 +73,7 @@ class MastodonConnector(Connector):
             "mastodon",
             "social",
             Limit(500, url_length=23),
-            HandleSyntax(re.compile(rf"{_USER}(?:@{_DOMAIN})?"), "@{handle}", 284),
+            HandleSyntax(re.compile(rf"{_USER}(?:@{DOMAIN})?"), "@{handle}", 284),
             can_reply=True,
             emoji=":elephant:",
         ),
@@ -124,18 +102,13 @@ class MastodonConnector(Connector):
         """Continue the streams with pending pages, else poll every stream once."""
         state = MastodonCursor.load(cursor)
         keys = self._streams()
-        pending = [k for k in keys if state.streams.get(k, StreamState()).max_id]
+        pending = state.pending(keys)
         page = Page()
         now = time.time()
         own = await self._own_id() if (self.cfg.hashtags or self.cfg.queries) else None
         for key in pending or keys:
-            stream = state.streams.setdefault(key, StreamState())
-            await self._read(key, stream, page, own, now)
-        state.streams = {k: s for k, s in state.streams.items() if k in keys}
-        more = any(s.max_id for s in state.streams.values())
-        state.chain, page.has_more = paging.chain(more, state.chain, self.cfg.max_pages_per_poll)
-        page.cursor = state.dump()
-        return page
+            await self._read(key, state.stream(key), page, own, now)
+        return state.finish(page, keys, self.cfg.max_pages_per_poll)
 
     async def reply(self, mention: Mention, text: str, idempotency_key: str) -> PostedReply:
         """Reply to ``mention`` with its visibility (``status_post(in_reply_to_id=…)``)."""
@@ -259,25 +232,13 @@ class MastodonConnector(Connector):
         self, key: str, items: list[Any], page: Page, own: str | None, *, emit: bool
     ) -> list[int]:
         ids: list[int] = []
-        seen = {m.external_id for m in page.mentions}
-        for position, item in enumerate(items):
-            try:
-                ids.append(int(status_id(item)))
-                status = item["status"] if key == "notifications" else item
-                mention = to_mention(status, own)
-            except Exception as exc:  # noqa: BLE001 - any item that does not map is malformed
-                page.malformed += 1
-                log.warning(
-                    "mastodon[%s]: %s: skipped malformed item at position %d: %s",
-                    self.name,
-                    key,
-                    position,
-                    (str(exc) or type(exc).__name__)[:200],
-                )
-                continue
-            if emit and mention is not None and mention.external_id not in seen:
-                seen.add(mention.external_id)
-                page.mentions.append(mention)
+
+        def each(item: Any) -> Mention | None:
+            ids.append(int(status_id(item)))
+            mention = to_mention(item["status"] if key == "notifications" else item, own)
+            return mention if emit else None
+
+        absorb(page, items, each, f"mastodon[{self.name}]: {key}")
         return ids
 
     # ---- HTTP ---------------------------------------------------------------------------

@@ -28,12 +28,12 @@ class TrustpilotConnector(ListingConnector):
 
     type_name: ClassVar[str] = "trustpilot"
     platform: ClassVar[str] = "trustpilot"
-    label: ClassVar[str] = "trustpilot"
     platforms: ClassVar[tuple[Platform, ...]] = (
         Platform("trustpilot", "review", Limit(2_000), None, can_reply=True, emoji=":star:"),
     )
     can_reply: ClassVar[bool] = True
     Config: ClassVar[type[ConnectorConfig]] = TrustpilotConfig
+    client: TrustpilotClient
 
     def __init__(self, name: str, config: ConnectorConfig) -> None:
         super().__init__(name, config)
@@ -42,11 +42,6 @@ class TrustpilotConnector(ListingConnector):
         for secret in (config.api_key, config.api_secret, config.password):
             register_secret(secret.get_secret_value() if secret else None)
         self.client = TrustpilotClient(config)
-
-    @property
-    def requests_made(self) -> int:
-        """HTTP requests sent so far."""
-        return self.client.http.requests
 
     def stream_keys(self) -> list[str]:
         """One stream per business unit."""
@@ -93,7 +88,3 @@ class TrustpilotConnector(ListingConnector):
     def min_poll_interval(self) -> float:
         """Shortest interval keeping steady polls within a tenth of the 5-minute limit."""
         return 300.0 * len(self.cfg.business_unit_ids) / (CALLS_PER_5MIN / 10)
-
-    async def aclose(self) -> None:
-        """Close the HTTP session."""
-        await self.client.aclose()

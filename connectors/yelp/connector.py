@@ -27,12 +27,12 @@ class YelpConnector(ListingConnector):
 
     type_name: ClassVar[str] = "yelp"
     platform: ClassVar[str] = "yelp"
-    label: ClassVar[str] = "yelp"
     platforms: ClassVar[tuple[Platform, ...]] = (
         Platform("yelp", "review", Limit(5_000), None, can_reply=False, emoji=":fork_and_knife:"),
     )
     can_reply: ClassVar[bool] = False
     Config: ClassVar[type[ConnectorConfig]] = YelpConfig
+    client: YelpClient
 
     def __init__(self, name: str, config: ConnectorConfig) -> None:
         super().__init__(name, config)
@@ -41,11 +41,6 @@ class YelpConnector(ListingConnector):
         register_secret(config.api_key.get_secret_value())
         self.zone = ZoneInfo(config.timezone)
         self.client = YelpClient(config)
-
-    @property
-    def requests_made(self) -> int:
-        """HTTP requests sent so far."""
-        return self.client.http.requests
 
     def stream_keys(self) -> list[str]:
         """One stream per business."""
@@ -72,7 +67,3 @@ class YelpConnector(ListingConnector):
     def min_poll_interval(self, calls_per_day: int = 500) -> float:
         """Shortest interval keeping steady polls within half of a daily quota."""
         return 86_400.0 * len(self.cfg.business_ids) / (calls_per_day / 2)
-
-    async def aclose(self) -> None:
-        """Close the HTTP session."""
-        await self.client.aclose()

@@ -23,7 +23,7 @@ from repbot.classify.model import (
     save,
 )
 from repbot.classify.results import LABELS
-from repbot.classify.text import normalize
+from repbot.classify.text import sentiment_text
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def encode(
 ) -> list[tuple[list[int], int]]:
     """Token ids (truncated) and label index for every example, normalised like inference."""
     tokenizer = load_tokenizer(base_model_dir())
-    ids = tokenizer([normalize(t) for t in texts], truncation=True, max_length=max_tokens)
+    ids = tokenizer([sentiment_text(t) for t in texts], truncation=True, max_length=max_tokens)
     return [(row, LABELS.index(lab)) for row, lab in zip(ids["input_ids"], labels, strict=True)]
 
 

@@ -24,6 +24,7 @@ COPY_TABLES = (
     "mention_revisions",
     "drafts",
     "decisions",
+    "feedback_labels",
     "posts",
     "cursors",
     "alerts",

@@ -10,13 +10,14 @@ the other daemons when new work arrives.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import zlib
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
@@ -34,30 +35,44 @@ from repbot.store.base import (
     IngestResult,
     Item,
     PostIntent,
+    PruneResult,
     SlackMessage,
     SourceStatus,
     Store,
     StoredExample,
     UserRecord,
 )
+from repbot.store.feedback import FeedbackLabel
+from repbot.store.migrations import KPI_STAGES
 from repbot.store.ops import OpsRow
 from repbot.store.pg_migrations import PG_MIGRATIONS
-from repbot.store.sqlite import (
-    _claim,
-    _count_outcome,
-    _decided_fields,
-    _decision,
-    _is_revision,
-    _item,
-    _json,
-    _mention_json,
-    _newer,
-    _ops_row,
-    _Outcome,
-    _slack_message,
-    _ts,
-    _turn,
-    _user,
+from repbot.store.queueing import (
+    SEARCH_MAX,
+    HistoryEntry,
+    QueueCursor,
+    QueueFilter,
+    QueuePage,
+    SearchError,
+)
+from repbot.store.rows import (
+    IngestOutcome,
+    claim_of,
+    count_outcome,
+    decided_fields,
+    decision_of,
+    from_iso,
+    histogram_summary,
+    history_entry_of,
+    is_newer,
+    is_revision,
+    item_of,
+    json_text,
+    mention_to_json,
+    ops_row_of,
+    slack_message_of,
+    to_iso,
+    turn_of,
+    user_of,
 )
 from repbot.store.threads import Revision, Turn
 
@@ -115,17 +130,79 @@ _OPS_COLUMNS = (
 )
 
 
+_VIEW_SQL = (
+    "SELECT m.*, d.text AS draft_text, d.meta_json AS draft_meta FROM mentions m"
+    " LEFT JOIN drafts d ON d.id = m.draft_id"
+)
+"""What views read of an item (no raw payload: it is most of a mention's bytes)."""
+_CLOSED_STATES = (State.POSTED, State.REJECTED, State.SKIPPED)
+_CLOSED_BETWEEN = (
+    "SELECT id FROM mentions WHERE id > %s AND id <= %s AND state = ANY(%s)"
+    " AND state_changed_at < %s"
+)
+"""Closed items in an id range whose state last changed before a cutoff (prune)."""
+_TERM = re.compile(r"\w", re.UNICODE)
+
+
+def _search_terms(text: str) -> list[str]:
+    """The words of a search, each matched as typed (plainto_tsquery reads no operators), the
+    last one as a prefix; SearchError as for the SQLite store when nothing can be searched."""
+    if len(text) > SEARCH_MAX:
+        raise SearchError(f"search is too long (at most {SEARCH_MAX} characters)")
+    printable = "".join(ch if ch.isprintable() else " " for ch in text)  # no NUL in PostgreSQL
+    terms = [t for t in printable.split() if _TERM.search(t)]
+    if not terms:
+        raise SearchError("search needs at least one letter or digit")
+    return terms
+
+
+def _facet_clauses(where: QueueFilter) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    for column, value in (("m.platform", where.platform), ("m.intent", where.intent)):
+        if value:
+            clauses.append(f"{column} = %s")
+            args.append(value)
+    return clauses, args
+
+
+def _feedback_label(r: dict[str, Any]) -> FeedbackLabel:
+    return FeedbackLabel(
+        r["id"], r["mention_id"], r["label"], r["actor"], r["channel"],
+        from_iso(r["created_at"]) or utcnow(), r["text"], r["previous"], r["reason"],
+    )  # fmt: skip
+
+
+def _keyset_walks(after: QueueCursor | None) -> list[tuple[list[str], str, list[Any]]]:
+    """(bounds, order, args) of the walks after ``after``: the scored items (unless the cursor
+    is already among the unscored), then the unscored ones."""
+    walks: list[tuple[list[str], str, list[Any]]] = []
+    if after is None or after.urgency is not None:
+        bound = ["(m.urgency, m.id) < (%s, %s)"] if after else []
+        args = [after.urgency, after.id] if after else []
+        walks.append((["m.urgency IS NOT NULL", *bound], "m.urgency DESC, m.id DESC", args))
+    unscored = after is not None and after.urgency is None
+    walks.append(
+        (
+            ["m.urgency IS NULL", *(["m.id < %s"] if unscored else [])],
+            "m.id DESC",
+            [after.id] if after is not None and unscored else [],
+        )
+    )
+    return walks
+
+
 def _plain(value: Any) -> Any:
     """A column as the SQLite store's row converters expect it: ISO text, JSON text."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat(timespec="microseconds")
     if isinstance(value, dict | list):
-        return _json(value)
+        return json_text(value)
     return value
 
 
 def _row(row: dict[str, Any] | None) -> Any:
-    """A row the shared converters of :mod:`repbot.store.sqlite` (``_item`` ...) accept."""
+    """A row the shared converters of :mod:`repbot.store.sqlite` (``item_of`` ...) accept."""
     return None if row is None else {k: _plain(v) for k, v in row.items()}
 
 
@@ -171,18 +248,6 @@ class SourceLock:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
-
-
-_IMPLEMENTED: set[str] = set()
-
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _implemented(func: _F) -> _F:
-    """Mark a Store method as implemented here (the rest raise StoreError: UNSUPPORTED)."""
-    _IMPLEMENTED.add(func.__name__)
-    return func
 
 
 class PostgresStore(Store):
@@ -278,9 +343,8 @@ class PostgresStore(Store):
         return max(self.applied(), default=0)
 
     # ingest and cursors
-    @_implemented
     def ingest(self, source: str, mentions: list[Mention], cursor: str | None) -> IngestResult:
-        now = _ts(utcnow())
+        now = to_iso(utcnow())
         result = IngestResult([], 0)
         with self._tx() as conn:
             for mention in mentions:
@@ -290,7 +354,7 @@ class PostgresStore(Store):
                 except _UNSTORABLE as exc:
                     result.rejected.append(redact(f"{mention.external_id[:80]!r}: {exc}"[:300]))
                     continue
-                _count_outcome(result, outcome)
+                count_outcome(result, outcome)
             if cursor is not None:
                 conn.execute(
                     "INSERT INTO cursors (source, cursor, updated_at) VALUES (%s, %s, %s)"
@@ -304,7 +368,9 @@ class PostgresStore(Store):
         duplicates = len(mentions) - len(result.new_ids) - len(result.rejected)
         return replace(result, duplicates=duplicates - len(result.revised_ids))
 
-    def _ingest_one(self, conn: Conn, source: str, mention: Mention, now: str | None) -> _Outcome:
+    def _ingest_one(
+        self, conn: Conn, source: str, mention: Mention, now: str | None
+    ) -> IngestOutcome:
         raw = json.dumps(mention.raw, separators=(",", ":"), default=str) if mention.raw else None
         row = conn.execute(
             "INSERT INTO mentions (source, platform, external_id, author_handle, created_at,"
@@ -316,9 +382,9 @@ class PostgresStore(Store):
                 mention.platform,
                 mention.external_id,
                 mention.author.handle.lower(),
-                _ts(mention.created_at),
+                to_iso(mention.created_at),
                 now,
-                _mention_json(mention),
+                mention_to_json(mention),
                 now,
             ),
         ).fetchone()
@@ -331,11 +397,11 @@ class PostgresStore(Store):
                 (new_id, raw),
             )
         self._link_thread(conn, new_id, mention)
-        return _Outcome(new_id, True, False, mention.owner_reply is not None)
+        return IngestOutcome(new_id, True, False, mention.owner_reply is not None)
 
     def _update_existing(
         self, conn: Conn, mention: Mention, raw: str | None, now: str | None
-    ) -> _Outcome:
+    ) -> IngestOutcome:
         row = conn.execute(
             "SELECT id, state, mention_json FROM mentions WHERE platform = %s"
             " AND external_id = %s FOR UPDATE",
@@ -343,17 +409,17 @@ class PostgresStore(Store):
         ).fetchone()
         assert row is not None  # the insert conflicted on this key
         old: dict[str, Any] = row["mention_json"]
-        revised = _is_revision(old, mention)
+        revised = is_revision(old, mention)
         answered = mention.owner_reply is not None and old.get("owner_reply") is None
         stored = old.get("updated_at")
-        newer = _newer(mention.updated_at, datetime.fromisoformat(stored) if stored else None)
+        newer = is_newer(mention.updated_at, datetime.fromisoformat(stored) if stored else None)
         if not (revised or answered or newer):
-            return _Outcome(row["id"], False, False, False)
+            return IngestOutcome(row["id"], False, False, False)
         if mention.owner_reply is None and old.get("owner_reply") is not None:
             mention = mention.model_copy(update={"owner_reply": old["owner_reply"]})
         conn.execute(
             "UPDATE mentions SET mention_json = %s::jsonb WHERE id = %s",
-            (_mention_json(mention), row["id"]),
+            (mention_to_json(mention), row["id"]),
         )
         if raw is not None:
             conn.execute(
@@ -363,7 +429,7 @@ class PostgresStore(Store):
             )
         if revised:
             self._revise(conn, row["id"], row["state"], old, mention, now)
-        return _Outcome(row["id"], False, revised, answered)
+        return IngestOutcome(row["id"], False, revised, answered)
 
     def _revise(
         self,
@@ -393,6 +459,11 @@ class PostgresStore(Store):
             " WHERE id = %s",
             (now, old.get("rating"), mention_id),
         )
+        # A closed Slack message shows the edit too: it is re-rendered once.
+        conn.execute(
+            "UPDATE slack_messages SET is_open = TRUE WHERE mention_id = %s AND ts IS NOT NULL",
+            (mention_id,),
+        )
         self._audit(
             conn,
             mention_id,
@@ -401,7 +472,7 @@ class PostgresStore(Store):
             state=state,
             rating_from=old.get("rating"),
             rating_to=mention.rating,
-            updated_at=_ts(mention.updated_at),
+            updated_at=to_iso(mention.updated_at),
         )
 
     @staticmethod
@@ -418,12 +489,10 @@ class PostgresStore(Store):
                 )
                 return
 
-    @_implemented
     def get_cursor(self, source: str) -> str | None:
         row = self._one("SELECT cursor FROM cursors WHERE source = %s", (source,))
         return row["cursor"] if row else None
 
-    @_implemented
     def record_source_result(
         self, source: str, error: str | None = None, disable: bool = False
     ) -> None:
@@ -446,7 +515,6 @@ class PostgresStore(Store):
                 (redact(error), int(disable), redact(error) if disable else None, source),
             )
 
-    @_implemented
     def enable_source(self, source: str) -> None:
         with self._tx() as conn:
             conn.execute(
@@ -456,7 +524,6 @@ class PostgresStore(Store):
             )
             self._audit(conn, None, "source_enabled", "operator", source=source)
 
-    @_implemented
     def source_status(self) -> list[SourceStatus]:
         rows = self._all("SELECT * FROM cursors ORDER BY source")
         return [
@@ -475,7 +542,6 @@ class PostgresStore(Store):
         ]
 
     # pipeline
-    @_implemented
     def pending(self, state: State, limit: int, now: datetime | None = None) -> list[Item]:
         """Due items in ``state``; for a work stage (new, classified, approved) they are
         claimed: leased to this caller, skipped by other daemons until moved on or expired."""
@@ -483,7 +549,7 @@ class PostgresStore(Store):
         order = _CLAIM_ORDER.get(state)
         if order is None:
             return [
-                _item(r)
+                item_of(r)
                 for r in self._all(
                     f"{_ITEM_SQL} WHERE m.state = %s AND (m.next_attempt_at IS NULL"
                     " OR m.next_attempt_at <= %s) ORDER BY m.id LIMIT %s",
@@ -504,23 +570,20 @@ class PostgresStore(Store):
             rows = conn.execute(
                 f"{_ITEM_SQL} WHERE m.id = ANY(%s) ORDER BY {order}", (ids,)
             ).fetchall()
-        return [_item(_row(r)) for r in rows]
+        return [item_of(_row(r)) for r in rows]
 
-    @_implemented
     def get(self, mention_id: int) -> Item:
         row = self._one(f"{_ITEM_SQL} WHERE m.id = %s", (mention_id,))
         if row is None:
             raise StoreError(f"no mention with id {mention_id}")
-        return _item(row)
+        return item_of(row)
 
-    @_implemented
     def find(self, platform: str, external_id: str) -> Item | None:
         row = self._one(
             f"{_ITEM_SQL} WHERE m.platform = %s AND m.external_id = %s", (platform, external_id)
         )
-        return _item(row) if row else None
+        return item_of(row) if row else None
 
-    @_implemented
     def set_classified(
         self,
         mention_id: int,
@@ -540,7 +603,7 @@ class PostgresStore(Store):
                 sentiment=analysis.get("label"),
                 intent=analysis.get("intent"),
                 urgency=analysis.get("urgency"),
-                analysis_json=_json(analysis),
+                analysis_json=json_text(analysis),
                 classified_at=utcnow(),
                 attempts=0,
                 last_error=None,
@@ -557,22 +620,19 @@ class PostgresStore(Store):
                     skip_reason=skip_reason,
                 )
 
-    @_implemented
     def update_urgency(self, mention_id: int, urgency: float, explanation: list[Any]) -> None:
         with self._tx() as conn:
             row = self._lock(conn, mention_id)
             analysis = row["analysis_json"] or {}
             analysis.update(urgency=urgency, explanation=explanation)
-            self._set(conn, mention_id, {"urgency": urgency, "analysis_json": _json(analysis)})
+            self._set(conn, mention_id, {"urgency": urgency, "analysis_json": json_text(analysis)})
 
-    @_implemented
     def hold(self, mention_id: int, reason: str, until: datetime) -> None:
         with self._tx() as conn:
             fields = {"last_error": reason, "next_attempt_at": until, "post_after": until}
             self._set(conn, mention_id, fields)
-            self._audit(conn, mention_id, "held", "poster", reason=reason, until=_ts(until))
+            self._audit(conn, mention_id, "held", "poster", reason=reason, until=to_iso(until))
 
-    @_implemented
     def skip(
         self, mention_id: int, reason: str, *, expected: Collection[State] | None = None
     ) -> None:
@@ -581,7 +641,6 @@ class PostgresStore(Store):
                 conn, mention_id, State.SKIPPED, expected, "skipped", "pipeline", skip_reason=reason
             )
 
-    @_implemented
     def set_draft(
         self,
         mention_id: int,
@@ -595,7 +654,7 @@ class PostgresStore(Store):
             draft = conn.execute(
                 "INSERT INTO drafts (mention_id, text, meta_json, created_at)"
                 " VALUES (%s, %s, %s::jsonb, %s) RETURNING id",
-                (mention_id, text, _json(meta), now),
+                (mention_id, text, json_text(meta), now),
             ).fetchone()
             assert draft is not None
             self._move(
@@ -620,7 +679,6 @@ class PostgresStore(Store):
                 "pipeline",
             )
 
-    @_implemented
     def record_failure(
         self,
         mention_id: int,
@@ -642,7 +700,6 @@ class PostgresStore(Store):
             self._set(conn, mention_id, fields)
             self._audit(conn, mention_id, "attempt_failed", "pipeline", error=error)
 
-    @_implemented
     def requeue(self, mention_id: int, state: State, *, expected: Collection[State]) -> None:
         with self._tx() as conn:
             self._move(
@@ -659,7 +716,6 @@ class PostgresStore(Store):
             )
 
     # approval
-    @_implemented
     def decide(
         self,
         mention_id: int,
@@ -683,19 +739,18 @@ class PostgresStore(Store):
                     "SELECT * FROM decisions WHERE dedupe_key = %s", (dedupe_key,)
                 ).fetchone()
                 if existing:
-                    return _decision(_row(existing), duplicate=True)
+                    return decision_of(_row(existing), duplicate=True)
             row = conn.execute(
                 "INSERT INTO decisions (mention_id, action, actor, channel, text, reason,"
                 " dedupe_key, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING *",
                 (mention_id, action, actor, channel, text, reason, dedupe_key, now),
             ).fetchone()
-            fields = _decided_fields(to, now, actor, text, snooze_until, posted_url)
+            fields = decided_fields(to, now, actor, text, snooze_until, posted_url)
             self._move(conn, mention_id, to, expected, action, actor, **fields)
             if to is State.APPROVED:
                 conn.execute(f"NOTIFY {WAKE_CHANNEL}")
-        return _decision(_row(row))
+        return decision_of(_row(row))
 
-    @_implemented
     def wake_snoozed(
         self, now: datetime, *, expected: Collection[State] | None = None
     ) -> list[int]:
@@ -719,15 +774,13 @@ class PostgresStore(Store):
             woken.append(int(row["id"]))
         return woken
 
-    @_implemented
     def decisions(self, mention_id: int | None = None, limit: int = 100) -> list[Decision]:
         where, args = ("WHERE mention_id = %s", [mention_id]) if mention_id else ("", [])
         rows = self._all(
             f"SELECT * FROM decisions {where} ORDER BY id DESC LIMIT %s", (*args, limit)
         )
-        return [_decision(r) for r in rows]
+        return [decision_of(r) for r in rows]
 
-    @_implemented
     def approved_examples(self, limit: int = 200) -> list[ApprovedExample]:
         rows = self._all(
             "SELECT m.mention_json->>'text' AS mention_text, m.platform, m.intent, d.text,"
@@ -747,7 +800,6 @@ class PostgresStore(Store):
         ]
 
     # posting
-    @_implemented
     def begin_post(
         self, mention_id: int, *, expected: Collection[State] | None = None
     ) -> PostIntent:
@@ -770,7 +822,6 @@ class PostgresStore(Store):
             self._move(conn, mention_id, State.POSTING, expected, "posting", "poster")
         return PostIntent(mention_id, key, text, int(post["attempts"]))
 
-    @_implemented
     def complete_post(
         self,
         mention_id: int,
@@ -798,7 +849,6 @@ class PostgresStore(Store):
                 last_error=None,
             )
 
-    @_implemented
     def post_failed(
         self,
         mention_id: int,
@@ -822,7 +872,6 @@ class PostgresStore(Store):
                 fields["next_attempt_at"] = fields["post_after"] = retry_at
             self._move(conn, mention_id, to, expected, event, "poster", **fields)
 
-    @_implemented
     def in_flight_posts(self) -> list[PostIntent]:
         rows = self._all(
             "SELECT p.* FROM posts p JOIN mentions m ON m.id = p.mention_id"
@@ -833,7 +882,6 @@ class PostgresStore(Store):
             for r in rows
         ]
 
-    @_implemented
     def posts_this_month(self, source: str, now: datetime) -> int:
         row = self._one(
             "SELECT n FROM post_counts WHERE source = %s AND month = %s",
@@ -841,7 +889,6 @@ class PostgresStore(Store):
         )
         return int(row["n"]) if row else 0
 
-    @_implemented
     def due_posts(self, now: datetime, limit: int) -> list[Item]:
         """Approved replies whose undo window is over, most urgent first, claimed as
         :meth:`pending` claims (another daemon skips them)."""
@@ -860,15 +907,13 @@ class PostgresStore(Store):
                 f"{_ITEM_SQL} WHERE m.id = ANY(%s) ORDER BY m.urgency DESC NULLS LAST, m.id",
                 (ids,),
             ).fetchall()
-        return [_item(_row(r)) for r in rows]
+        return [item_of(_row(r)) for r in rows]
 
-    @_implemented
     def set_post_after(self, mention_id: int, when: datetime) -> None:
         with self._tx() as conn:
             self._set(conn, mention_id, {"post_after": when})
 
     # views
-    @_implemented
     def queue(
         self,
         states: list[State] | None = None,
@@ -890,14 +935,12 @@ class PostgresStore(Store):
             f"{_ITEM_SQL} {where} ORDER BY m.urgency DESC NULLS LAST, m.id DESC LIMIT %s",
             (*args, limit),
         )
-        return [_item(r) for r in rows]
+        return [item_of(r) for r in rows]
 
-    @_implemented
     def counts(self) -> dict[str, int]:
         rows = self._all("SELECT state, n FROM state_counts WHERE n > 0")
         return {r["state"]: int(r["n"]) for r in rows}
 
-    @_implemented
     def repeat_contacts(self, platform: str, author: str, since: datetime, before_id: int) -> int:
         if not author:
             return 0
@@ -908,8 +951,98 @@ class PostgresStore(Store):
         )
         return int(row["n"])
 
+    def response_times(self) -> dict[str, dict[str, float]]:
+        # Triggers keep a histogram per stage (buckets 2 % wide, as in the SQLite store).
+        rows = self._all(
+            "SELECT stage, lo, hi, n FROM (SELECT stage, lo, n, lead(lo) OVER"
+            " (PARTITION BY stage ORDER BY lo) AS hi FROM kpi_hist) AS h WHERE n > 0"
+            " ORDER BY stage, lo"
+        )
+        buckets: dict[str, list[tuple[int, int, int]]] = {stage: [] for stage in KPI_STAGES}
+        for r in rows:
+            lo = int(r["lo"])
+            buckets[r["stage"]].append((lo, int(r["hi"] or lo + 1), int(r["n"])))
+        return {stage: histogram_summary(b) for stage, b in buckets.items()}
+
+    # retention
+    def prune(
+        self, raw_before: datetime | None, audit_before: datetime | None, chunk: int = 2000
+    ) -> PruneResult:
+        raw = audit = 0
+        if raw_before is not None or audit_before is not None:
+            top = int(self._one("SELECT coalesce(max(id), 0) AS top FROM mentions")["top"])
+            for low in range(0, top, chunk):
+                with self._tx() as conn:  # short transactions: the daemons keep writing
+                    raw += self._prune_raw(conn, (low, low + chunk), raw_before)
+                    audit += self._prune_audit(conn, (low, low + chunk), audit_before)
+        if audit_before is not None:
+            audit += self._prune_unattached_audit(audit_before, chunk)
+        with self._tx() as conn:
+            self._audit(
+                conn,
+                None,
+                "pruned",
+                "operator",
+                raw_before=to_iso(raw_before),
+                audit_before=to_iso(audit_before),
+                raw_payloads=raw,
+                audit_rows=audit,
+            )
+        return PruneResult(raw, audit, 0)  # PostgreSQL's vacuum reuses the space
+
+    @staticmethod
+    def _prune_raw(conn: Conn, ids: tuple[int, int], before: datetime | None) -> int:
+        if before is None:
+            return 0
+        cur = conn.execute(
+            f"DELETE FROM mention_raw WHERE mention_id IN ({_CLOSED_BETWEEN})",
+            (*ids, list(_CLOSED_STATES), before),
+        )
+        return cur.rowcount
+
+    @staticmethod
+    def _prune_audit(conn: Conn, ids: tuple[int, int], before: datetime | None) -> int:
+        if before is None:
+            return 0
+        # The append-only trigger lets a row go only while a grant older than it exists, and
+        # the grant never outlives this transaction (nor is it seen by another).
+        conn.execute("INSERT INTO prune_grant (cutoff) VALUES (%s)", (before,))
+        cur = conn.execute(
+            f"DELETE FROM audit WHERE mention_id IN ({_CLOSED_BETWEEN}) AND at < %s",
+            (*ids, list(_CLOSED_STATES), before, before),
+        )
+        conn.execute("DELETE FROM prune_grant")
+        return cur.rowcount
+
+    def _prune_unattached_audit(self, before: datetime, chunk: int) -> int:
+        """Entries of no mention (ingest counts, alerts) older than ``before`` and than every
+        open item, whose ingest they may record."""
+        cutoff = before
+        with self._tx() as conn:
+            for state in State:
+                if state in _CLOSED_STATES:
+                    continue
+                row = conn.execute(
+                    "SELECT min(ingested_at) AS first FROM mentions WHERE state = %s",
+                    (state.value,),
+                ).fetchone()
+                if row is not None and row["first"] is not None:
+                    cutoff = min(cutoff, row["first"])
+        removed = 0
+        while True:
+            with self._tx() as conn:
+                conn.execute("INSERT INTO prune_grant (cutoff) VALUES (%s)", (cutoff,))
+                gone = conn.execute(
+                    "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE mention_id IS NULL"
+                    " AND at < %s ORDER BY at, id LIMIT %s)",
+                    (cutoff, chunk),
+                ).rowcount
+                conn.execute("DELETE FROM prune_grant")
+            removed += gone
+            if gone < chunk:
+                return removed
+
     # alerts, audit, key-value
-    @_implemented
     def add_alert(self, source: str, kind: str, message: str) -> None:
         message = redact(message)
         with self._tx() as conn:
@@ -919,27 +1052,22 @@ class PostgresStore(Store):
             )
             self._audit(conn, None, f"alert:{kind}", f"source:{source}", message=message)
 
-    @_implemented
     def alerts(self, limit: int = 50) -> list[dict[str, Any]]:
         return self._all("SELECT * FROM alerts ORDER BY id DESC LIMIT %s", (limit,))
 
-    @_implemented
     def audit_log(self, mention_id: int | None = None, limit: int = 200) -> list[dict[str, Any]]:
         where, args = ("WHERE mention_id = %s", [mention_id]) if mention_id else ("", [])
         rows = self._all(f"SELECT * FROM audit {where} ORDER BY id LIMIT %s", (*args, limit))
         return [{**r, "detail": json.loads(r["detail_json"])} for r in rows]
 
-    @_implemented
     def audit(self, event: str, actor: str, mention_id: int | None = None, **detail: Any) -> None:
         with self._tx() as conn:
             self._audit(conn, mention_id, event, actor, **detail)
 
-    @_implemented
     def kv_get(self, key: str) -> str | None:
         row = self._one("SELECT value FROM kv WHERE key = %s", (key,))
         return row["value"] if row else None
 
-    @_implemented
     def kv_set(self, key: str, value: str | None) -> None:
         with self._tx() as conn:
             if value is None:
@@ -952,7 +1080,6 @@ class PostgresStore(Store):
             )
 
     # accounts (section 13A)
-    @_implemented
     def user_add(
         self, name: str, role: str, password_hash: str, slack_user_id: str | None = None
     ) -> UserRecord:
@@ -965,32 +1092,26 @@ class PostgresStore(Store):
         except psycopg.errors.UniqueViolation as exc:
             taken = "Slack user" if "slack_user_id" in str(exc) else "name"
             raise StoreError(f"an account with this {taken} already exists") from None
-        return _user(row)
+        return user_of(row)
 
-    @_implemented
     def user_get(self, name: str) -> UserRecord | None:
         return self._user_where("name = %s", name)
 
-    @_implemented
     def user_by_id(self, user_id: int) -> UserRecord | None:
         return self._user_where("id = %s", user_id)
 
-    @_implemented
     def user_by_slack(self, slack_user_id: str) -> UserRecord | None:
         return self._user_where("slack_user_id = %s", slack_user_id)
 
-    @_implemented
     def users(self, after_id: int = 0, limit: int = 100) -> list[UserRecord]:
         rows = self._all(
             "SELECT * FROM users WHERE id > %s ORDER BY id LIMIT %s", (after_id, limit)
         )
-        return [_user(r) for r in rows]
+        return [user_of(r) for r in rows]
 
-    @_implemented
     def has_users(self) -> bool:
         return self._one("SELECT 1 AS one FROM users LIMIT 1") is not None
 
-    @_implemented
     def user_update(
         self,
         user_id: int,
@@ -1009,18 +1130,16 @@ class PostgresStore(Store):
         )
         if row is None:
             raise StoreError(f"no account with id {user_id}")
-        return _user(row)
+        return user_of(row)
 
-    @_implemented
     def user_logged_in(self, user_id: int, at: datetime) -> None:
         self._one("UPDATE users SET last_login_at = %s WHERE id = %s RETURNING id", (at, user_id))
 
     def _user_where(self, where: str, value: object) -> UserRecord | None:
         row = self._one(f"SELECT * FROM users WHERE {where}", (value,))
-        return _user(row) if row else None
+        return user_of(row) if row else None
 
     # undo window and people's claims (section 13B)
-    @_implemented
     def undo(
         self, mention_id: int, actor: str, *, channel: str, expected: Collection[State]
     ) -> Decision:
@@ -1041,7 +1160,7 @@ class PostgresStore(Store):
             draft = conn.execute(
                 "INSERT INTO drafts (mention_id, text, meta_json, created_at)"
                 " VALUES (%s, %s, %s::jsonb, %s) RETURNING id",
-                (mention_id, row["final_text"] or "", _json(row["meta_json"] or {}), now),
+                (mention_id, row["final_text"] or "", json_text(row["meta_json"] or {}), now),
             ).fetchone()
             assert draft is not None
             self._move(
@@ -1056,9 +1175,8 @@ class PostgresStore(Store):
                 post_after=None,
                 decided_by=actor,
             )
-        return _decision(_row(decision))
+        return decision_of(_row(decision))
 
-    @_implemented
     def claim(
         self,
         mention_id: int,
@@ -1075,7 +1193,7 @@ class PostgresStore(Store):
                 "SELECT * FROM claims WHERE mention_id = %s AND expires_at > %s",
                 (mention_id, now),
             ).fetchone()
-            live = _claim(_row(found)) if found else None
+            live = claim_of(_row(found)) if found else None
             if live is None or live.identity in (holder, identity):
                 conn.execute(
                     "INSERT INTO claims (mention_id, identity, actor, claimed_at, expires_at)"
@@ -1086,20 +1204,18 @@ class PostgresStore(Store):
                 )
                 taken_from = live.actor if live and live.identity != identity else None
                 self._audit(
-                    conn, mention_id, "claimed", actor, until=_ts(expires), taken_from=taken_from
+                    conn, mention_id, "claimed", actor, until=to_iso(expires), taken_from=taken_from
                 )
                 live = Claim(mention_id, identity, actor, now, expires)
         return live
 
-    @_implemented
     def claims(self, mention_ids: Collection[int], now: datetime) -> dict[int, Claim]:
         rows = self._all(
             "SELECT * FROM claims WHERE mention_id = ANY(%s) AND expires_at > %s",
             (list(dict.fromkeys(mention_ids)), now),
         )
-        return {r["mention_id"]: _claim(r) for r in rows}
+        return {r["mention_id"]: claim_of(r) for r in rows}
 
-    @_implemented
     def release_claim(self, mention_id: int, actor: str) -> bool:
         with self._tx() as conn:
             gone = conn.execute("DELETE FROM claims WHERE mention_id = %s", (mention_id,)).rowcount
@@ -1107,15 +1223,131 @@ class PostgresStore(Store):
                 self._audit(conn, mention_id, "claim_released", actor)
         return bool(gone)
 
-    @_implemented
     def items(self, ids: Sequence[int]) -> list[Item]:
         wanted = list(dict.fromkeys(int(i) for i in ids))
         rows = self._all(f"{_ITEM_SQL} WHERE m.id = ANY(%s)", (wanted,))
-        found = {r["id"]: _item(r) for r in rows}
+        found = {r["id"]: item_of(r) for r in rows}
         return [found[i] for i in wanted if i in found]
 
+    # queue pages, full-text search, customer history (section 13C)
+    def queue_page(
+        self, where: QueueFilter, after: QueueCursor | None = None, limit: int = 50
+    ) -> QueuePage:
+        limit = max(1, min(limit, 500))
+        if where.search:
+            rows = self._search_rows(where, after, limit + 1)
+        else:
+            rows = self._keyset_rows(where, after, limit + 1)
+        items = [item_of(r) for r in rows[:limit]]
+        more = len(rows) > limit
+        return QueuePage(items, QueueCursor(items[-1].urgency, items[-1].id) if more else None)
+
+    def _keyset_rows(self, where: QueueFilter, after: QueueCursor | None, n: int) -> list[Any]:
+        """Rows after ``after`` in queue order: per state, a backward walk of ``mentions_queue``
+        over the scored items and one over the unscored ones, each stopping after ``n``."""
+        facets, facet_args = _facet_clauses(where)
+        walks: list[str] = []
+        args: list[Any] = []
+        for state in dict.fromkeys(where.states or tuple(State)):
+            for bounds, order, bound_args in _keyset_walks(after):
+                clauses = " AND ".join(["m.state = %s", *bounds, *facets])
+                walks.append(
+                    f"(SELECT m.id, m.urgency FROM mentions m WHERE {clauses}"
+                    f" ORDER BY {order} LIMIT %s)"
+                )
+                args += [state.value, *bound_args, *facet_args, n]
+        return self._all(
+            f"{_VIEW_SQL} JOIN (SELECT id FROM ({' UNION ALL '.join(walks)}) AS walks"
+            " ORDER BY urgency DESC NULLS LAST, id DESC LIMIT %s) AS page ON page.id = m.id"
+            " ORDER BY m.urgency DESC NULLS LAST, m.id DESC",
+            (*args, n),
+        )
+
+    def _search_rows(self, where: QueueFilter, after: QueueCursor | None, n: int) -> list[Any]:
+        """Matches of the GIN index, newest first (the cursor is the last id)."""
+        clauses = ["s.doc @@ repbot_search_query(%s)"]
+        args: list[Any] = [_search_terms(where.search or "")]
+        if after is not None:
+            clauses.append("s.mention_id < %s")
+            args.append(after.id)
+        if where.states:
+            clauses.append("m.state = ANY(%s)")
+            args.append([state.value for state in where.states])
+        facets, facet_args = _facet_clauses(where)
+        return self._all(
+            # The index drives: each match is looked up by id (OFFSET 0 keeps the planner from
+            # turning that into a join that reads every mention of a state or platform).
+            "SELECT m.*, d.text AS draft_text, d.meta_json AS draft_meta FROM mention_search s"
+            " CROSS JOIN LATERAL (SELECT * FROM mentions WHERE id = s.mention_id OFFSET 0) AS m"
+            " LEFT JOIN drafts d ON d.id = m.draft_id"
+            f" WHERE {' AND '.join([*clauses, *facets])} ORDER BY s.mention_id DESC LIMIT %s",
+            (*args, *facet_args, n),
+        )
+
+    def queue_entered(self, where: QueueFilter, since: datetime, limit: int = 100) -> list[int]:
+        facets, facet_args = _facet_clauses(where)
+        clauses = ["m.state = ANY(%s)", "m.state_changed_at >= %s", *facets]
+        args: list[Any] = [[s.value for s in where.states or tuple(State)], since, *facet_args]
+        if where.search:
+            # A per-row look-up of the few recent items, never a join with every match.
+            clauses.append(
+                "(SELECT s.doc FROM mention_search s WHERE s.mention_id = m.id)"
+                " @@ repbot_search_query(%s)"
+            )
+            args.append(_search_terms(where.search))
+        rows = self._all(
+            f"SELECT m.id FROM mentions m WHERE {' AND '.join(clauses)}"
+            " ORDER BY m.state_changed_at DESC LIMIT %s",
+            (*args, max(1, min(limit, 500))),
+        )
+        return [int(r["id"]) for r in rows]
+
+    def facets(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {"platform": [], "intent": []}
+        rows = self._all(
+            "SELECT facet, value FROM facet_counts WHERE n > 0"
+            ' ORDER BY facet COLLATE "C", value COLLATE "C"'
+        )
+        for row in rows:
+            out.setdefault(row["facet"], []).append(row["value"])
+        return out
+
+    def customer_history(
+        self, mention_id: int, *, limit: int = 20, across_platforms: bool = False
+    ) -> list[HistoryEntry]:
+        with self._tx() as conn:
+            me = conn.execute(
+                "SELECT platform, author_handle, created_at FROM mentions WHERE id = %s",
+                (mention_id,),
+            ).fetchone()
+            if me is None:
+                raise StoreError(f"no mention with id {mention_id}")
+            if not me["author_handle"]:
+                return []
+            where = "m.author_handle = %s AND m.created_at <= %s AND m.id <> %s"
+            args: list[Any] = [me["author_handle"], me["created_at"], mention_id]
+            if not across_platforms:
+                where = f"m.platform = %s AND {where}"
+                args.insert(0, me["platform"])
+            rows = [
+                _row(r)
+                for r in conn.execute(
+                    "SELECT m.id, m.platform, m.state, m.created_at, m.mention_json,"
+                    " m.posted_url, (SELECT p.text FROM posts p WHERE p.mention_id = m.id"
+                    f" AND p.status = 'posted') AS reply FROM mentions m WHERE {where}"
+                    " ORDER BY m.created_at DESC, m.id DESC LIMIT %s",
+                    (*args, max(1, min(limit, 200))),
+                ).fetchall()
+            ]
+            decided: dict[int, list[Decision]] = {}
+            for d in conn.execute(
+                "SELECT * FROM decisions WHERE mention_id = ANY(%s) ORDER BY id DESC",
+                ([r["id"] for r in rows],),
+            ).fetchall():
+                decided.setdefault(d["mention_id"], []).append(decision_of(_row(d)))
+        return [history_entry_of(r, decided.get(r["id"], [])) for r in rows]
+
     # revisions and conversations (section 14)
-    @_implemented
     def revisions(self, mention_id: int, limit: int = 20) -> list[Revision]:
         rows = self._all(
             "SELECT * FROM mention_revisions WHERE mention_id = %s ORDER BY id DESC LIMIT %s",
@@ -1134,7 +1366,6 @@ class PostgresStore(Store):
             for r in rows
         ]
 
-    @_implemented
     def conversation(self, mention_id: int, limit: int = 20) -> list[Turn]:
         rows = self._all(
             "SELECT * FROM (SELECT id, state, mention_json, final_text, posted_at"
@@ -1143,9 +1374,8 @@ class PostgresStore(Store):
             " ORDER BY id DESC LIMIT %s) AS recent ORDER BY id",
             (mention_id, limit),
         )
-        return [_turn(r) for r in rows]
+        return [turn_of(r) for r in rows]
 
-    @_implemented
     def open_in_conversation(
         self, conversation_id: int, states: Collection[State], before_id: int
     ) -> int | None:
@@ -1156,7 +1386,6 @@ class PostgresStore(Store):
         )
         return int(row["id"]) if row else None
 
-    @_implemented
     def open_by_author(
         self,
         platform: str,
@@ -1175,7 +1404,6 @@ class PostgresStore(Store):
         )
         return int(row["id"]) if row else None
 
-    @_implemented
     def join_conversation(self, mention_id: int, into_id: int) -> int:
         with self._tx() as conn:
             target = self._lock(conn, into_id)
@@ -1187,7 +1415,6 @@ class PostgresStore(Store):
             self._audit(conn, mention_id, "joined_conversation", "pipeline", into=into_id)
         return conversation
 
-    @_implemented
     def close_answered(
         self,
         mention_id: int,
@@ -1212,7 +1439,6 @@ class PostgresStore(Store):
                 next_attempt_at=None,
             )
 
-    @_implemented
     def reopen(
         self, mention_id: int, event: str, actor: str, *, to: State, expected: Collection[State]
     ) -> None:
@@ -1232,7 +1458,6 @@ class PostgresStore(Store):
             )
 
     # approved examples with vectors (the answer library's memory)
-    @_implemented
     def approved_since(
         self, after_id: int, model: str | None = None, limit: int = 1000
     ) -> list[StoredExample]:
@@ -1263,7 +1488,6 @@ class PostgresStore(Store):
             for r in rows
         ]
 
-    @_implemented
     def approved_floor(self, keep: int) -> int:
         row = self._one(
             "SELECT id FROM decisions WHERE action IN ('approve', 'edit')"
@@ -1272,7 +1496,6 @@ class PostgresStore(Store):
         )
         return int(row["id"]) if row else 0
 
-    @_implemented
     def save_example_embeddings(self, model: str, vectors: Sequence[tuple[int, bytes]]) -> None:
         with self._tx() as conn, conn.cursor() as cur:
             cur.executemany(
@@ -1282,8 +1505,46 @@ class PostgresStore(Store):
                 [(decision_id, model, len(blob) // 4, blob) for decision_id, blob in vectors],
             )
 
+    # feedback labels (section 15)
+    def add_feedback(
+        self,
+        mention_id: int,
+        label: str,
+        actor: str,
+        *,
+        channel: str,
+        previous: str | None = None,
+        reason: str | None = None,
+    ) -> FeedbackLabel:
+        now = utcnow()
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT mention_json->>'text' AS text FROM mentions WHERE id = %s", (mention_id,)
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"no item #{mention_id}")
+            stored = conn.execute(
+                "INSERT INTO feedback_labels (mention_id, label, previous, actor, channel, reason,"
+                " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                (mention_id, label, previous, actor, channel, reason, now),
+            ).fetchone()
+            assert stored is not None
+            self._audit(conn, mention_id, "relabel", actor, label=label, previous=previous)
+        return FeedbackLabel(
+            int(stored["id"]), mention_id, label, actor, channel, now, row["text"], previous,
+            reason,
+        )  # fmt: skip
+
+    def feedback_labels(self, after_id: int = 0, limit: int = 500) -> list[FeedbackLabel]:
+        rows = self._all(
+            "SELECT f.id, f.mention_id, f.label, f.actor, f.channel, f.created_at,"
+            " m.mention_json->>'text' AS text, f.previous, f.reason FROM feedback_labels f"
+            " JOIN mentions m ON m.id = f.mention_id WHERE f.id > %s ORDER BY f.id LIMIT %s",
+            (after_id, limit),
+        )
+        return [_feedback_label(r) for r in rows]
+
     # operations (sections 16, 16L)
-    @_implemented
     def mark_first_look(self, mention_id: int, at: datetime) -> bool:
         row = self._one(
             "UPDATE mentions SET first_look_at = %s WHERE id = %s AND first_look_at IS NULL"
@@ -1292,7 +1553,6 @@ class PostgresStore(Store):
         )
         return row is not None
 
-    @_implemented
     def ops_rows(
         self,
         since: datetime,
@@ -1314,9 +1574,8 @@ class PostgresStore(Store):
             f"SELECT {_OPS_COLUMNS} FROM mentions WHERE {where} ORDER BY ingested_at, id LIMIT %s",
             (*args, limit),
         )
-        return [_ops_row(tuple(r.values())) for r in rows]  # type: ignore[arg-type]
+        return [ops_row_of(tuple(r.values())) for r in rows]  # type: ignore[arg-type]
 
-    @_implemented
     def last_ingested(self, source: str) -> datetime | None:
         row = self._one(
             "SELECT ingested_at FROM mentions WHERE source = %s ORDER BY ingested_at DESC LIMIT 1",
@@ -1324,7 +1583,6 @@ class PostgresStore(Store):
         )
         return datetime.fromisoformat(row["ingested_at"]) if row else None
 
-    @_implemented
     def alerts_between(
         self, since: datetime, until: datetime, kinds: Collection[str], limit: int = 200
     ) -> list[dict[str, Any]]:
@@ -1334,13 +1592,11 @@ class PostgresStore(Store):
             (since, until, list(kinds), limit),
         )
 
-    @_implemented
     def alerts_after(self, after_id: int, limit: int = 200) -> list[dict[str, Any]]:
         return self._all(
             "SELECT * FROM alerts WHERE id > %s ORDER BY id LIMIT %s", (after_id, limit)
         )
 
-    @_implemented
     def add_sla_alert(self, mention_id: int, level: str, source: str, message: str) -> bool:
         message, now = redact(message), utcnow()
         with self._tx() as conn:
@@ -1357,19 +1613,16 @@ class PostgresStore(Store):
                 self._audit(conn, mention_id, f"alert:{level}", f"source:{source}", message=message)
         return bool(new)
 
-    @_implemented
     def event_counts(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         for r in self._all("SELECT family, label, n FROM event_counts"):
             out.setdefault(r["family"], {})[r["label"]] = int(r["n"])
         return out
 
-    @_implemented
     def post_totals(self) -> dict[str, int]:
         rows = self._all("SELECT source, sum(n) AS n FROM post_counts GROUP BY source")
         return {r["source"]: int(r["n"]) for r in rows}
 
-    @_implemented
     def check_writable(self) -> None:
         try:
             with self.pool.connection(timeout=5) as conn, conn.transaction(force_rollback=True):
@@ -1384,7 +1637,6 @@ class PostgresStore(Store):
             raise StoreError(f"the store is not writable: {redact(str(exc))}") from None
 
     # Slack delivery
-    @_implemented
     def slack_undelivered(self, limit: int) -> list[tuple[Item, str]]:
         rows = self._all(
             f"SELECT m.*, d.text AS draft_text, d.meta_json AS draft_meta,"
@@ -1395,9 +1647,8 @@ class PostgresStore(Store):
             " ORDER BY m.urgency DESC NULLS LAST, m.id DESC LIMIT %s",
             (limit,),
         )
-        return [(_item(r), str(r["item_version"])) for r in rows]
+        return [(item_of(r), str(r["item_version"])) for r in rows]
 
-    @_implemented
     def slack_changed(self, limit: int) -> list[SlackMessage]:
         rows = self._all(
             f"SELECT {_SLACK_COLUMNS} FROM slack_messages s JOIN mentions m ON m.id = s.mention_id"
@@ -1406,26 +1657,23 @@ class PostgresStore(Store):
             " ORDER BY s.mention_id LIMIT %s",
             (limit,),
         )
-        return [_slack_message(r) for r in rows]
+        return [slack_message_of(r) for r in rows]
 
-    @_implemented
     def slack_message(self, mention_id: int) -> SlackMessage | None:
         row = self._one(
             f"SELECT {_SLACK_COLUMNS} FROM slack_messages s JOIN mentions m ON m.id = s.mention_id"
             " WHERE s.mention_id = %s",
             (mention_id,),
         )
-        return _slack_message(row) if row else None
+        return slack_message_of(row) if row else None
 
-    @_implemented
     def slack_intents(self) -> list[SlackMessage]:
         rows = self._all(
             f"SELECT {_SLACK_COLUMNS} FROM slack_messages s JOIN mentions m ON m.id = s.mention_id"
             " WHERE s.ts IS NULL ORDER BY s.intent_at"
         )
-        return [_slack_message(r) for r in rows]
+        return [slack_message_of(r) for r in rows]
 
-    @_implemented
     def slack_intend(self, mention_id: int, channel: str) -> SlackMessage:
         with self._tx() as conn:
             conn.execute(
@@ -1442,7 +1690,6 @@ class PostgresStore(Store):
             raise StoreError(f"no mention with id {mention_id}")
         return intent
 
-    @_implemented
     def slack_sent(
         self,
         mention_id: int,
@@ -1468,7 +1715,6 @@ class PostgresStore(Store):
             if row["ts"] is None:
                 self._audit(conn, mention_id, "slack_delivered", "slack", channel=channel)
 
-    @_implemented
     def slack_forget(self, mention_id: int) -> None:
         with self._tx() as conn:
             conn.execute(
@@ -1540,36 +1786,12 @@ class PostgresStore(Store):
         conn.execute(
             "INSERT INTO audit (at, mention_id, event, actor, detail_json)"
             " VALUES (%s, %s, %s, %s, %s::jsonb)",
-            (utcnow(), mention_id, event, actor, redact(_json(detail))),
+            (utcnow(), mention_id, event, actor, redact(json_text(detail))),
         )
-
-    def _unsupported_method(name: str) -> Callable[..., Any]:  # type: ignore[misc]
-        def unsupported(self: PostgresStore, *args: Any, **kwargs: Any) -> Any:
-            raise StoreError(f"Store.{name} is not available on the PostgreSQL store yet")
-
-        unsupported.__name__ = name
-        unsupported.__doc__ = f"Not available on PostgreSQL yet: raises StoreError ({name})."
-        return unsupported
-
-    for _name in sorted(Store.__abstractmethods__ - _IMPLEMENTED - {"close", "batch"}):
-        locals()[_name] = _unsupported_method(_name)
-    del _name, _unsupported_method
-
-
-UNSUPPORTED: frozenset[str] = frozenset(
-    Store.__abstractmethods__ - _IMPLEMENTED - {"close", "batch"}
-)
-"""Store methods the PostgreSQL store does not implement yet (each raises StoreError)."""
 
 
 def open_postgres(
     dsn: str, *, migrate: bool = True, pool_size: int = 4, wait: float = 30.0
 ) -> PostgresStore:
-    """Open (and by default migrate) a PostgreSQL store.
-
-    mypy still counts the methods in :data:`UNSUPPORTED` as abstract (they are filled in when
-    the class is built); this is the one place that says so.
-    """
-    return PostgresStore(  # type: ignore[abstract]
-        dsn, migrate=migrate, pool_size=pool_size, wait=wait
-    )
+    """Open (and by default migrate) a PostgreSQL store."""
+    return PostgresStore(dsn, migrate=migrate, pool_size=pool_size, wait=wait)

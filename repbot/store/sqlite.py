@@ -6,7 +6,7 @@ import json
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,26 @@ from repbot.store.queueing import (
     QueuePage,
     SearchError,
     fts_query,
+)
+from repbot.store.rows import (
+    IngestOutcome,
+    claim_of,
+    count_outcome,
+    decided_fields,
+    decision_of,
+    from_iso,
+    histogram_summary,
+    history_entry_of,
+    is_newer,
+    is_revision,
+    item_of,
+    json_text,
+    mention_to_json,
+    ops_row_of,
+    slack_message_of,
+    to_iso,
+    turn_of,
+    user_of,
 )
 from repbot.store.threads import Revision, Turn
 
@@ -82,14 +102,6 @@ DUE_POSTS_SQL = (
     " ORDER BY post_after LIMIT ?) ORDER BY m.urgency DESC, m.id"
 )
 """The poster's query: the inner select walks only the due rows of ``mentions_post_due``."""
-
-
-def _ts(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="microseconds") if value else None
-
-
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 class SqliteStore(Store):
@@ -165,7 +177,7 @@ class SqliteStore(Store):
                     conn.execute(statement)
                 conn.execute(
                     "INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                    (version, name, _ts(utcnow())),
+                    (version, name, to_iso(utcnow())),
                 )
 
     def schema_version(self) -> int:
@@ -175,7 +187,7 @@ class SqliteStore(Store):
 
     # ingest and cursors
     def ingest(self, source: str, mentions: list[Mention], cursor: str | None) -> IngestResult:
-        now = _ts(utcnow())
+        now = to_iso(utcnow())
         result = IngestResult([], 0)
         with self._tx() as conn:
             for mention in mentions:
@@ -184,7 +196,7 @@ class SqliteStore(Store):
                 except _UNSTORABLE as exc:
                     result.rejected.append(redact(f"{mention.external_id[:80]!r}: {exc}"[:300]))
                     continue
-                _count_outcome(result, outcome)
+                count_outcome(result, outcome)
             if cursor is not None:
                 conn.execute(
                     "INSERT INTO cursors (source, cursor, updated_at) VALUES (?, ?, ?)"
@@ -199,16 +211,16 @@ class SqliteStore(Store):
 
     def _ingest_one(
         self, conn: sqlite3.Connection, source: str, mention: Mention, now: str | None
-    ) -> _Outcome:
+    ) -> IngestOutcome:
         """Store one mention inside its own savepoint: new, a revision, or a duplicate."""
         row = (
             source,
             mention.platform,
             mention.external_id,
             mention.author.handle.lower(),
-            _ts(mention.created_at),
+            to_iso(mention.created_at),
             now,
-            _mention_json(mention),
+            mention_to_json(mention),
             now,
         )
         raw = json.dumps(mention.raw, separators=(",", ":"), default=str) if mention.raw else None
@@ -229,7 +241,7 @@ class SqliteStore(Store):
                         (new_id, raw),
                     )
                 self._link_thread(conn, new_id, mention)
-                outcome = _Outcome(new_id, True, False, mention.owner_reply is not None)
+                outcome = IngestOutcome(new_id, True, False, mention.owner_reply is not None)
             else:
                 outcome = self._update_existing(conn, mention, raw, now)
         except BaseException:
@@ -244,7 +256,7 @@ class SqliteStore(Store):
 
     def _update_existing(
         self, conn: sqlite3.Connection, mention: Mention, raw: str | None, now: str | None
-    ) -> _Outcome:
+    ) -> IngestOutcome:
         """A re-sent mention: keep a revision when the author edited it, note a reply made on
         the platform, else nothing (a duplicate costs one keyed read)."""
         row = conn.execute(
@@ -252,16 +264,16 @@ class SqliteStore(Store):
             (mention.platform, mention.external_id),
         ).fetchone()
         old = json.loads(row["mention_json"])
-        revised = _is_revision(old, mention)
+        revised = is_revision(old, mention)
         answered = mention.owner_reply is not None and old.get("owner_reply") is None
-        newer = _newer(mention.updated_at, _dt(old.get("updated_at")))
+        newer = is_newer(mention.updated_at, from_iso(old.get("updated_at")))
         if not (revised or answered or newer):
-            return _Outcome(row["id"], False, False, False)
+            return IngestOutcome(row["id"], False, False, False)
         if mention.owner_reply is None and old.get("owner_reply") is not None:
             mention = mention.model_copy(update={"owner_reply": old["owner_reply"]})
         conn.execute(
             "UPDATE mentions SET mention_json = ? WHERE id = ?",
-            (_mention_json(mention), row["id"]),
+            (mention_to_json(mention), row["id"]),
         )
         if raw is not None:
             conn.execute(
@@ -271,7 +283,7 @@ class SqliteStore(Store):
             )
         if revised:
             self._revise(conn, row["id"], row["state"], old, mention, now)
-        return _Outcome(row["id"], False, revised, answered)
+        return IngestOutcome(row["id"], False, revised, answered)
 
     def _revise(
         self,
@@ -314,7 +326,7 @@ class SqliteStore(Store):
             state=state,
             rating_from=old.get("rating"),
             rating_to=mention.rating,
-            updated_at=_ts(mention.updated_at),
+            updated_at=to_iso(mention.updated_at),
         )
 
     @staticmethod
@@ -340,7 +352,7 @@ class SqliteStore(Store):
     def record_source_result(
         self, source: str, error: str | None = None, disable: bool = False
     ) -> None:
-        now = _ts(utcnow())
+        now = to_iso(utcnow())
         with self._tx() as conn:
             conn.execute("INSERT OR IGNORE INTO cursors (source) VALUES (?)", (source,))
             if error is None:
@@ -372,7 +384,7 @@ class SqliteStore(Store):
             SourceStatus(
                 source=r["source"],
                 cursor=r["cursor"],
-                last_success=_dt(r["last_success"]),
+                last_success=from_iso(r["last_success"]),
                 last_error=r["last_error"],
                 failures=r["failures"],
                 disabled=bool(r["disabled"]),
@@ -383,26 +395,26 @@ class SqliteStore(Store):
 
     # pipeline
     def pending(self, state: State, limit: int, now: datetime | None = None) -> list[Item]:
-        due = _ts(now or utcnow())
+        due = to_iso(now or utcnow())
         # The state is spelled out (an enum value) so SQLite can use the stage's partial index.
         rows = self.conn.execute(
             f"{_ITEM_SQL} WHERE m.state = '{state.value}' AND (m.next_attempt_at IS NULL"
             f" OR m.next_attempt_at <= ?) ORDER BY {_CLAIM_ORDER.get(state, 'm.id')} LIMIT ?",
             (due, limit),
         ).fetchall()
-        return [_item(r) for r in rows]
+        return [item_of(r) for r in rows]
 
     def get(self, mention_id: int) -> Item:
         row = self.conn.execute(f"{_ITEM_SQL} WHERE m.id = ?", (mention_id,)).fetchone()
         if row is None:
             raise StoreError(f"no mention with id {mention_id}")
-        return _item(row)
+        return item_of(row)
 
     def find(self, platform: str, external_id: str) -> Item | None:
         row = self.conn.execute(
             f"{_ITEM_SQL} WHERE m.platform = ? AND m.external_id = ?", (platform, external_id)
         ).fetchone()
-        return _item(row) if row else None
+        return item_of(row) if row else None
 
     def set_classified(
         self,
@@ -423,8 +435,8 @@ class SqliteStore(Store):
                 sentiment=analysis.get("label"),
                 intent=analysis.get("intent"),
                 urgency=analysis.get("urgency"),
-                analysis_json=_json(analysis),
-                classified_at=_ts(utcnow()),
+                analysis_json=json_text(analysis),
+                classified_at=to_iso(utcnow()),
                 attempts=0,
                 last_error=None,
                 next_attempt_at=None,
@@ -447,7 +459,7 @@ class SqliteStore(Store):
             analysis.update(urgency=urgency, explanation=explanation)
             conn.execute(
                 "UPDATE mentions SET urgency = ?, analysis_json = ? WHERE id = ?",
-                (urgency, _json(analysis), mention_id),
+                (urgency, json_text(analysis), mention_id),
             )
 
     def hold(self, mention_id: int, reason: str, until: datetime) -> None:
@@ -455,9 +467,9 @@ class SqliteStore(Store):
             conn.execute(
                 "UPDATE mentions SET last_error = ?, next_attempt_at = ?, post_after = ?"
                 " WHERE id = ?",
-                (reason, _ts(until), _ts(until), mention_id),
+                (reason, to_iso(until), to_iso(until), mention_id),
             )
-            self._audit(conn, mention_id, "held", "poster", reason=reason, until=_ts(until))
+            self._audit(conn, mention_id, "held", "poster", reason=reason, until=to_iso(until))
 
     def skip(
         self, mention_id: int, reason: str, *, expected: Collection[State] | None = None
@@ -475,11 +487,11 @@ class SqliteStore(Store):
         *,
         expected: Collection[State] | None = None,
     ) -> None:
-        now = _ts(utcnow())
+        now = to_iso(utcnow())
         with self._tx() as conn:
             cur = conn.execute(
                 "INSERT INTO drafts (mention_id, text, meta_json, created_at) VALUES (?, ?, ?, ?)",
-                (mention_id, text, _json(meta), now),
+                (mention_id, text, json_text(meta), now),
             )
             self._move(
                 conn,
@@ -514,7 +526,7 @@ class SqliteStore(Store):
         expected: Collection[State],
     ) -> None:
         error = redact(error)[:2000]
-        fields = {"attempts": attempts, "last_error": error, "next_attempt_at": _ts(retry_at)}
+        fields = {"attempts": attempts, "last_error": error, "next_attempt_at": to_iso(retry_at)}
         with self._tx() as conn:
             current = State(self._row(conn, mention_id)["state"])
             if to is not current:
@@ -536,7 +548,7 @@ class SqliteStore(Store):
                 attempts=0,
                 last_error=None,
                 next_attempt_at=None,
-                **({"post_after": _ts(utcnow())} if state is State.APPROVED else {}),
+                **({"post_after": to_iso(utcnow())} if state is State.APPROVED else {}),
             )
 
     # approval
@@ -562,24 +574,24 @@ class SqliteStore(Store):
                     "SELECT * FROM decisions WHERE dedupe_key = ?", (dedupe_key,)
                 ).fetchone()
                 if existing:
-                    return _decision(existing, duplicate=True)
+                    return decision_of(existing, duplicate=True)
             cur = conn.execute(  # undone with the move when the item is not in ``expected``
                 "INSERT INTO decisions (mention_id, action, actor, channel, text, reason,"
                 " dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (mention_id, action, actor, channel, text, reason, dedupe_key, _ts(now)),
+                (mention_id, action, actor, channel, text, reason, dedupe_key, to_iso(now)),
             )
-            fields = _decided_fields(to, now, actor, text, snooze_until, posted_url)
+            fields = decided_fields(to, now, actor, text, snooze_until, posted_url)
             self._move(conn, mention_id, to, expected, action, actor, **fields)
             decision_row = conn.execute(
                 "SELECT * FROM decisions WHERE id = ?", (cur.lastrowid,)
             ).fetchone()
-        return _decision(decision_row)
+        return decision_of(decision_row)
 
     def wake_snoozed(
         self, now: datetime, *, expected: Collection[State] | None = None
     ) -> list[int]:
         rows = self.conn.execute(
-            "SELECT id FROM mentions WHERE state = 'snoozed' AND snooze_until <= ?", (_ts(now),)
+            "SELECT id FROM mentions WHERE state = 'snoozed' AND snooze_until <= ?", (to_iso(now),)
         ).fetchall()
         woken = []
         for row in rows:
@@ -604,7 +616,7 @@ class SqliteStore(Store):
         rows = self.conn.execute(
             f"SELECT * FROM decisions {where} ORDER BY id DESC LIMIT ?", (*args, limit)
         ).fetchall()
-        return [_decision(r) for r in rows]
+        return [decision_of(r) for r in rows]
 
     def approved_examples(self, limit: int = 200) -> list[ApprovedExample]:
         rows = self.conn.execute(
@@ -666,7 +678,7 @@ class SqliteStore(Store):
     def begin_post(
         self, mention_id: int, *, expected: Collection[State] | None = None
     ) -> PostIntent:
-        now = _ts(utcnow())
+        now = to_iso(utcnow())
         with self._tx() as conn:
             row = self._row(conn, mention_id)
             allowed = workflow.sources(State.POSTING) if expected is None else expected
@@ -695,7 +707,7 @@ class SqliteStore(Store):
         *,
         expected: Collection[State] | None = None,
     ) -> None:
-        now = _ts(utcnow())
+        now = to_iso(utcnow())
         with self._tx() as conn:
             conn.execute(
                 "UPDATE posts SET status = 'posted', external_id = ?, url = ?, finished_at = ?"
@@ -730,11 +742,11 @@ class SqliteStore(Store):
             conn.execute(
                 "UPDATE posts SET status = 'failed', last_error = ?, finished_at = ?"
                 " WHERE mention_id = ? AND status = 'intent'",
-                (error, _ts(utcnow()), mention_id),
+                (error, to_iso(utcnow()), mention_id),
             )
             fields: dict[str, Any] = {"last_error": error, "attempts": attempts}
             if retry_at is not None:
-                fields["next_attempt_at"] = fields["post_after"] = _ts(retry_at)
+                fields["next_attempt_at"] = fields["post_after"] = to_iso(retry_at)
             self._move(conn, mention_id, to, expected, event, "poster", **fields)
 
     def in_flight_posts(self) -> list[PostIntent]:
@@ -773,14 +785,14 @@ class SqliteStore(Store):
             clauses.append("+m.intent = ?")
             args.append(intent)
         if not states:
-            return [_item(r) for r in self._view(clauses, args, limit)]
+            return [item_of(r) for r in self._view(clauses, args, limit)]
         rows = [
             row
             for state in dict.fromkeys(states)
             for row in self._view([*clauses, "m.state = ?"], [*args, state.value], limit)
         ]
         rows.sort(key=lambda r: (r["urgency"] is None, -(r["urgency"] or 0.0), -r["id"]))
-        return [_item(r) for r in rows[:limit]]
+        return [item_of(r) for r in rows[:limit]]
 
     def _view(self, clauses: list[str], args: list[Any], limit: int) -> list[sqlite3.Row]:
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
@@ -799,7 +811,7 @@ class SqliteStore(Store):
         row = self.conn.execute(
             "SELECT count(*) FROM mentions WHERE platform = ? AND author_handle = ?"
             " AND created_at >= ? AND id < ?",
-            (platform, author.lower(), _ts(since), before_id),
+            (platform, author.lower(), to_iso(since), before_id),
         ).fetchone()
         return int(row[0])
 
@@ -813,7 +825,7 @@ class SqliteStore(Store):
         buckets: dict[str, list[tuple[int, int, int]]] = {stage: [] for stage in KPI_STAGES}
         for r in rows:
             buckets[r["stage"]].append((r["lo"], r["hi"] or r["lo"] + 1, r["n"]))
-        return {stage: _histogram_summary(b) for stage, b in buckets.items()}
+        return {stage: histogram_summary(b) for stage, b in buckets.items()}
 
     # alerts and audit
     def add_alert(self, source: str, kind: str, message: str) -> None:
@@ -821,7 +833,7 @@ class SqliteStore(Store):
         with self._tx() as conn:
             conn.execute(
                 "INSERT INTO alerts (at, source, kind, message) VALUES (?, ?, ?, ?)",
-                (_ts(utcnow()), source, kind, message),
+                (to_iso(utcnow()), source, kind, message),
             )
             self._audit(conn, None, f"alert:{kind}", f"source:{source}", message=message)
 
@@ -857,8 +869,8 @@ class SqliteStore(Store):
                 None,
                 "pruned",
                 "operator",
-                raw_before=_ts(raw_before),
-                audit_before=_ts(audit_before),
+                raw_before=to_iso(raw_before),
+                audit_before=to_iso(audit_before),
                 raw_payloads=raw,
                 audit_rows=audit,
             )
@@ -879,7 +891,7 @@ class SqliteStore(Store):
             return 0
         closed, args = self._closed_between(ids)
         cur = conn.execute(
-            f"DELETE FROM mention_raw WHERE mention_id IN ({closed})", (*args, _ts(before))
+            f"DELETE FROM mention_raw WHERE mention_id IN ({closed})", (*args, to_iso(before))
         )
         return cur.rowcount
 
@@ -891,10 +903,10 @@ class SqliteStore(Store):
         closed, args = self._closed_between(ids)
         # The append-only trigger lets a row go only while a grant older than it exists, and
         # the grant never outlives this transaction.
-        conn.execute("INSERT INTO prune_grant (cutoff) VALUES (?)", (_ts(before),))
+        conn.execute("INSERT INTO prune_grant (cutoff) VALUES (?)", (to_iso(before),))
         cur = conn.execute(
             f"DELETE FROM audit WHERE mention_id IN ({closed}) AND at < ?",
-            (*args, _ts(before), _ts(before)),
+            (*args, to_iso(before), to_iso(before)),
         )
         conn.execute("DELETE FROM prune_grant")
         return cur.rowcount
@@ -902,7 +914,7 @@ class SqliteStore(Store):
     def _prune_unattached_audit(self, before: datetime, chunk: int) -> int:
         """Entries of no mention (ingest counts, alerts) older than ``before`` and than every
         open item, whose ingest they may record."""
-        cutoff = _ts(before) or ""
+        cutoff = to_iso(before) or ""
         for state in State:
             if state in _CLOSED_STATES:
                 continue
@@ -966,7 +978,7 @@ class SqliteStore(Store):
             " ORDER BY m.urgency DESC, m.id DESC LIMIT ?",  # NULL urgency sorts last
             (limit,),
         ).fetchall()
-        return [(_item(r), str(r["item_version"])) for r in rows]
+        return [(item_of(r), str(r["item_version"])) for r in rows]
 
     def slack_changed(self, limit: int) -> list[SlackMessage]:
         rows = self.conn.execute(
@@ -976,7 +988,7 @@ class SqliteStore(Store):
             " ORDER BY s.mention_id LIMIT ?",
             (limit,),
         ).fetchall()
-        return [_slack_message(r) for r in rows]
+        return [slack_message_of(r) for r in rows]
 
     def slack_message(self, mention_id: int) -> SlackMessage | None:
         row = self.conn.execute(
@@ -984,14 +996,14 @@ class SqliteStore(Store):
             " WHERE s.mention_id = ?",
             (mention_id,),
         ).fetchone()
-        return _slack_message(row) if row else None
+        return slack_message_of(row) if row else None
 
     def slack_intents(self) -> list[SlackMessage]:
         rows = self.conn.execute(
             f"SELECT {_SLACK_COLUMNS} FROM slack_messages s JOIN mentions m ON m.id = s.mention_id"
             " WHERE s.ts IS NULL ORDER BY s.intent_at"
         ).fetchall()
-        return [_slack_message(r) for r in rows]
+        return [slack_message_of(r) for r in rows]
 
     def slack_intend(self, mention_id: int, channel: str) -> SlackMessage:
         with self._tx() as conn:
@@ -1002,7 +1014,7 @@ class SqliteStore(Store):
                 " ON CONFLICT (mention_id) DO UPDATE SET channel = excluded.channel, ts = NULL,"
                 " state = excluded.state, episode = excluded.episode, version = NULL, sig = NULL,"
                 " is_open = 1, intent_at = excluded.intent_at, sent_at = NULL",
-                (channel, _ts(utcnow()), mention_id),
+                (channel, to_iso(utcnow()), mention_id),
             )
         intent = self.slack_message(mention_id)
         if intent is None:
@@ -1029,7 +1041,16 @@ class SqliteStore(Store):
             conn.execute(
                 "UPDATE slack_messages SET channel = ?, ts = ?, state = ?, version = ?, sig = ?,"
                 " is_open = ?, sent_at = coalesce(sent_at, ?) WHERE mention_id = ?",
-                (channel, ts, state.value, version, sig, int(is_open), _ts(utcnow()), mention_id),
+                (
+                    channel,
+                    ts,
+                    state.value,
+                    version,
+                    sig,
+                    int(is_open),
+                    to_iso(utcnow()),
+                    mention_id,
+                ),
             )
             if row["ts"] is None:
                 self._audit(conn, mention_id, "slack_delivered", "slack", channel=channel)
@@ -1062,7 +1083,7 @@ class SqliteStore(Store):
         current = State(self._row(conn, mention_id)["state"])
         allowed = workflow.sources(to) if expected is None else expected
         workflow.check(mention_id, current, allowed)
-        fields.update(state=to.value, state_changed_at=_ts(utcnow()))
+        fields.update(state=to.value, state_changed_at=to_iso(utcnow()))
         self._set(conn, mention_id, fields)
         self._audit(conn, mention_id, event, actor, from_state=current.value, to_state=to.value)
 
@@ -1079,7 +1100,7 @@ class SqliteStore(Store):
     ) -> None:
         conn.execute(
             "INSERT INTO audit (at, mention_id, event, actor, detail_json) VALUES (?, ?, ?, ?, ?)",
-            (_ts(utcnow()), mention_id, event, actor, redact(_json(detail))),
+            (to_iso(utcnow()), mention_id, event, actor, redact(json_text(detail))),
         )
 
     # ---- section 13A: accounts, console sessions by account (issue 13, accounts) ----
@@ -1091,7 +1112,7 @@ class SqliteStore(Store):
                 cur = conn.execute(
                     "INSERT INTO users (name, role, password_hash, slack_user_id, created_at)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    (name, role, password_hash, slack_user_id, _ts(utcnow())),
+                    (name, role, password_hash, slack_user_id, to_iso(utcnow())),
                 )
         except sqlite3.IntegrityError as exc:
             taken = "Slack user" if "slack_user_id" in str(exc) else "name"
@@ -1111,7 +1132,7 @@ class SqliteStore(Store):
         rows = self.conn.execute(
             "SELECT * FROM users WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
         )
-        return [_user(r) for r in rows]
+        return [user_of(r) for r in rows]
 
     def has_users(self) -> bool:
         return self.conn.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
@@ -1139,27 +1160,29 @@ class SqliteStore(Store):
 
     def user_logged_in(self, user_id: int, at: datetime) -> None:
         with self._tx() as conn:
-            conn.execute("UPDATE users SET last_login_at = ? WHERE id = ?", (_ts(at), user_id))
+            conn.execute("UPDATE users SET last_login_at = ? WHERE id = ?", (to_iso(at), user_id))
 
     def _user_where(self, where: str, value: object) -> UserRecord | None:
         row = self.conn.execute(f"SELECT * FROM users WHERE {where}", (value,)).fetchone()
-        return _user(row) if row else None
+        return user_of(row) if row else None
 
     # ---- end 13A ----
 
     # ---- section 13B: undo window, claims, bulk actions (issue 13, actions) ----
     def due_posts(self, now: datetime, limit: int) -> list[Item]:
-        rows = self.conn.execute(f"{_ITEM_SQL} {DUE_POSTS_SQL}", (_ts(now), limit)).fetchall()
-        return [_item(r) for r in rows]
+        rows = self.conn.execute(f"{_ITEM_SQL} {DUE_POSTS_SQL}", (to_iso(now), limit)).fetchall()
+        return [item_of(r) for r in rows]
 
     def set_post_after(self, mention_id: int, when: datetime) -> None:
         with self._tx() as conn:
-            conn.execute("UPDATE mentions SET post_after = ? WHERE id = ?", (_ts(when), mention_id))
+            conn.execute(
+                "UPDATE mentions SET post_after = ? WHERE id = ?", (to_iso(when), mention_id)
+            )
 
     def undo(
         self, mention_id: int, actor: str, *, channel: str, expected: Collection[State]
     ) -> Decision:
-        now = _ts(utcnow())
+        now = to_iso(utcnow())
         with self._tx() as conn:
             row = conn.execute(
                 "SELECT m.final_text, d.meta_json FROM mentions m"
@@ -1192,7 +1215,7 @@ class SqliteStore(Store):
             decision = conn.execute(
                 "SELECT * FROM decisions WHERE id = ?", (cur.lastrowid,)
             ).fetchone()
-        return _decision(decision)
+        return decision_of(decision)
 
     def claim(
         self,
@@ -1213,11 +1236,11 @@ class SqliteStore(Store):
                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (mention_id) DO UPDATE SET"
                     " identity = excluded.identity, actor = excluded.actor,"
                     " claimed_at = excluded.claimed_at, expires_at = excluded.expires_at",
-                    (mention_id, identity, actor, _ts(now), _ts(expires)),
+                    (mention_id, identity, actor, to_iso(now), to_iso(expires)),
                 )
                 taken_from = live.actor if live and live.identity != identity else None
                 self._audit(
-                    conn, mention_id, "claimed", actor, until=_ts(expires), taken_from=taken_from
+                    conn, mention_id, "claimed", actor, until=to_iso(expires), taken_from=taken_from
                 )
                 live = Claim(mention_id, identity, actor, now, expires)
         return live
@@ -1230,9 +1253,9 @@ class SqliteStore(Store):
             rows = self.conn.execute(
                 f"SELECT * FROM claims WHERE mention_id IN ({', '.join('?' * len(chunk))})"
                 " AND expires_at > ?",
-                (*chunk, _ts(now)),
+                (*chunk, to_iso(now)),
             ).fetchall()
-            found.update((r["mention_id"], _claim(r)) for r in rows)
+            found.update((r["mention_id"], claim_of(r)) for r in rows)
         return found
 
     def release_claim(self, mention_id: int, actor: str) -> bool:
@@ -1246,9 +1269,9 @@ class SqliteStore(Store):
     def _live_claim(conn: sqlite3.Connection, mention_id: int, now: datetime) -> Claim | None:
         row = conn.execute(
             "SELECT * FROM claims WHERE mention_id = ? AND expires_at > ?",
-            (mention_id, _ts(now)),
+            (mention_id, to_iso(now)),
         ).fetchone()
-        return _claim(row) if row else None
+        return claim_of(row) if row else None
 
     # ---- end 13B ----
 
@@ -1266,7 +1289,7 @@ class SqliteStore(Store):
                 extra = ([], []) if state is None else (["m.state = ?"], [state.value])
                 rows += self._keyset([*clauses, *extra[0]], [*args, *extra[1]], after, limit + 1)
             rows.sort(key=lambda r: (r["urgency"] is None, -(r["urgency"] or 0.0), -r["id"]))
-        items = [_item(r) for r in rows[:limit]]
+        items = [item_of(r) for r in rows[:limit]]
         more = len(rows) > limit
         return QueuePage(items, QueueCursor(items[-1].urgency, items[-1].id) if more else None)
 
@@ -1330,7 +1353,7 @@ class SqliteStore(Store):
         clauses, args = _facet_clauses(where)
         marks = ", ".join("?" * len(states))
         clauses = [f"m.state IN ({marks})", "m.state_changed_at >= ?", *clauses]
-        args = [*(s.value for s in states), _ts(since), *args]
+        args = [*(s.value for s in states), to_iso(since), *args]
         if where.search:
             clauses.append(f"m.id IN ({_SEARCH_IDS})")
             args.append(fts_query(where.search))
@@ -1349,7 +1372,7 @@ class SqliteStore(Store):
             rows = self.conn.execute(
                 f"{_VIEW_SQL} WHERE m.id IN ({', '.join('?' * len(chunk))})", chunk
             ).fetchall()
-            found.update((r["id"], _item(r)) for r in rows)
+            found.update((r["id"], item_of(r)) for r in rows)
         return [found[i] for i in wanted if i in found]
 
     def facets(self) -> dict[str, list[str]]:
@@ -1380,7 +1403,7 @@ class SqliteStore(Store):
             (*args, max(1, min(limit, 200))),
         ).fetchall()
         decided = self._decisions_of([r["id"] for r in rows])
-        return [_history_entry(r, decided.get(r["id"], [])) for r in rows]
+        return [history_entry_of(r, decided.get(r["id"], [])) for r in rows]
 
     def _decisions_of(self, ids: list[int]) -> dict[int, list[Decision]]:
         out: dict[int, list[Decision]] = {}
@@ -1392,7 +1415,7 @@ class SqliteStore(Store):
             ids,
         )
         for row in rows:
-            out.setdefault(row["mention_id"], []).append(_decision(row))
+            out.setdefault(row["mention_id"], []).append(decision_of(row))
         return out
 
     # ---- end 13C ----
@@ -1409,7 +1432,7 @@ class SqliteStore(Store):
                 text=r["text"],
                 title=r["title"],
                 rating=r["rating"],
-                updated_at=_dt(r["updated_at"]),
+                updated_at=from_iso(r["updated_at"]),
                 state=State(r["state"]),
                 seen_at=datetime.fromisoformat(r["seen_at"]),
             )
@@ -1424,7 +1447,7 @@ class SqliteStore(Store):
             " ORDER BY id DESC LIMIT ?) ORDER BY id",
             (mention_id, limit),
         ).fetchall()
-        return [_turn(r) for r in rows]
+        return [turn_of(r) for r in rows]
 
     def open_in_conversation(
         self, conversation_id: int, states: Collection[State], before_id: int
@@ -1451,7 +1474,7 @@ class SqliteStore(Store):
         row = self.conn.execute(
             "SELECT id FROM mentions WHERE platform = ? AND author_handle = ? AND created_at >= ?"
             f" AND id < ? AND state IN ({marks}) ORDER BY created_at DESC LIMIT 1",
-            (platform, author.lower(), _ts(since), before_id, *(s.value for s in states)),
+            (platform, author.lower(), to_iso(since), before_id, *(s.value for s in states)),
         ).fetchone()
         return int(row[0]) if row else None
 
@@ -1485,7 +1508,7 @@ class SqliteStore(Store):
                 "answered_elsewhere",
                 "platform",
                 skip_reason=reason,
-                posted_at=_ts(answered_at),
+                posted_at=to_iso(answered_at),
                 posted_url=url,
                 next_attempt_at=None,
             )
@@ -1532,7 +1555,7 @@ class SqliteStore(Store):
             cursor = conn.execute(
                 "INSERT INTO feedback_labels (mention_id, label, previous, actor, channel,"
                 " reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (mention_id, label, previous, actor, channel, reason, _ts(now)),
+                (mention_id, label, previous, actor, channel, reason, to_iso(now)),
             )
             self._audit(conn, mention_id, "relabel", actor, label=label, previous=previous)
         return FeedbackLabel(
@@ -1549,7 +1572,9 @@ class SqliteStore(Store):
             (after_id, limit),
         ).fetchall()
         return [
-            FeedbackLabel(r[0], r[1], r[2], r[3], r[4], _dt(r[5]) or utcnow(), r[6], r[7], r[8])
+            FeedbackLabel(
+                r[0], r[1], r[2], r[3], r[4], from_iso(r[5]) or utcnow(), r[6], r[7], r[8]
+            )
             for r in rows
         ]
 
@@ -1560,7 +1585,7 @@ class SqliteStore(Store):
         with self._tx() as conn:
             changed = conn.execute(
                 "UPDATE mentions SET first_look_at = ? WHERE id = ? AND first_look_at IS NULL",
-                (_ts(at), mention_id),
+                (to_iso(at), mention_id),
             ).rowcount
         return bool(changed)
 
@@ -1574,10 +1599,10 @@ class SqliteStore(Store):
         states: Collection[str] | None = None,
     ) -> list[OpsRow]:
         where = "ingested_at >= ? AND ingested_at < ?"
-        args: list[Any] = [_ts(since), _ts(until)]
+        args: list[Any] = [to_iso(since), to_iso(until)]
         if after is not None:
             where = "(ingested_at, id) > (?, ?) AND ingested_at < ?"
-            args = [_ts(after[0]), after[1], _ts(until)]
+            args = [to_iso(after[0]), after[1], to_iso(until)]
         if states is not None:
             where += f" AND state IN ({', '.join('?' * len(states))})"
             args.extend(states)
@@ -1586,13 +1611,13 @@ class SqliteStore(Store):
             f" WHERE {where} ORDER BY ingested_at, id LIMIT ?",
             (*args, limit),
         ).fetchall()
-        return [_ops_row(r) for r in rows]
+        return [ops_row_of(r) for r in rows]
 
     def last_ingested(self, source: str) -> datetime | None:
         row = self.conn.execute(
             "SELECT max(ingested_at) FROM mentions WHERE source = ?", (source,)
         ).fetchone()
-        return _dt(row[0])
+        return from_iso(row[0])
 
     def alerts_between(
         self, since: datetime, until: datetime, kinds: Collection[str], limit: int = 200
@@ -1601,7 +1626,7 @@ class SqliteStore(Store):
         rows = self.conn.execute(
             f"SELECT * FROM alerts WHERE at >= ? AND at < ? AND kind IN ({marks})"
             " ORDER BY at, id LIMIT ?",
-            (_ts(since), _ts(until), *kinds, limit),
+            (to_iso(since), to_iso(until), *kinds, limit),
         )
         return [dict(r) for r in rows]
 
@@ -1612,7 +1637,7 @@ class SqliteStore(Store):
         return [dict(r) for r in rows]
 
     def add_sla_alert(self, mention_id: int, level: str, source: str, message: str) -> bool:
-        message, now = redact(message), _ts(utcnow())
+        message, now = redact(message), to_iso(utcnow())
         with self._tx() as conn:
             new = conn.execute(
                 "INSERT OR IGNORE INTO sla_alerts (mention_id, level, at) VALUES (?, ?, ?)",
@@ -1689,20 +1714,6 @@ _SLACK_COLUMNS = (
 )
 
 
-def _slack_message(row: sqlite3.Row) -> SlackMessage:
-    return SlackMessage(
-        mention_id=row["s_mention_id"],
-        channel=row["s_channel"],
-        ts=row["s_ts"],
-        state=State(row["s_state"]),
-        episode=row["s_episode"],
-        version=row["s_version"],
-        sig=row["s_sig"],
-        intent_at=datetime.fromisoformat(row["s_intent_at"]),
-        item_version=str(row["item_version"]),
-    )
-
-
 def _split_sql(script: str) -> list[str]:
     statements, buffer = [], ""
     for line in script.splitlines(keepends=True):
@@ -1713,183 +1724,11 @@ def _split_sql(script: str) -> list[str]:
     return [s for s in statements if s]
 
 
-def _histogram_summary(buckets: list[tuple[int, int, int]]) -> dict[str, float]:
-    """count, p50 and p95 (seconds, the middle of the bucket) from (lo ms, hi ms, n) rows."""
-    total = sum(n for _, _, n in buckets)
-    if total <= 0:
-        return {"count": 0}
-    ranks = {"p50": total // 2, "p95": min(total - 1, int(total * 0.95))}
-    out: dict[str, float] = {"count": float(total)}
-    seen = 0
-    for lo, hi, n in buckets:
-        for name, rank in ranks.items():
-            if name not in out and rank < seen + n:
-                out[name] = (lo + max(lo, hi - 1)) / 2 / 1000
-        seen += n
-    return out
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)
-
-
-def _mention_json(mention: Mention) -> str:
-    """The stored form: compact, defaults left out, the raw payload kept apart."""
-    return mention.model_dump_json(exclude={"raw"}, exclude_defaults=True)
-
-
-def _turn(row: sqlite3.Row) -> Turn:
-    mention = json.loads(row["mention_json"])
-    owner = mention.get("owner_reply") or {}
-    return Turn(
-        mention_id=row["id"],
-        author=(mention.get("author") or {}).get("handle", ""),
-        text=mention.get("text", ""),
-        rating=mention.get("rating"),
-        created_at=datetime.fromisoformat(mention["created_at"].replace("Z", "+00:00")),
-        state=State(row["state"]),
-        reply=owner.get("text") or (row["final_text"] if row["state"] == "posted" else None),
-        replied_at=_dt(row["posted_at"]),
-    )
-
-
 _HELD_SQL = "SELECT id, conversation_id FROM mentions WHERE platform = ? AND external_id = ?"
 _OUR_REPLY_SQL = (
     "SELECT m.id, m.conversation_id FROM posts p JOIN mentions m ON m.id = p.mention_id"
     " WHERE p.external_id = ? AND p.status = 'posted' AND m.platform = ?"
 )
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    """What ingesting one mention did."""
-
-    mention_id: int
-    new: bool
-    revised: bool
-    answered: bool
-
-
-def _count_outcome(result: IngestResult, outcome: _Outcome) -> None:
-    if outcome.new:
-        result.new_ids.append(outcome.mention_id)
-    if outcome.revised:
-        result.revised_ids.append(outcome.mention_id)
-    if outcome.answered:
-        result.answered_ids.append(outcome.mention_id)
-
-
-def _newer(new: datetime | None, old: datetime | None) -> bool:
-    return new is not None and (old is None or new > old)
-
-
-def _is_revision(old: dict[str, Any], mention: Mention) -> bool:
-    """Whether ``mention`` is an edit of the stored ``old``: its text, title or rating changed
-    and it is not an older version (an ``updated_at`` before the stored one)."""
-    changed = (old.get("text", ""), old.get("title"), old.get("rating")) != (
-        mention.text,
-        mention.title,
-        mention.rating,
-    )
-    stored = _dt(old.get("updated_at"))
-    stale = mention.updated_at is not None and stored is not None and mention.updated_at <= stored
-    return changed and not stale
-
-
-def _mention(row: sqlite3.Row) -> Mention:
-    raw = row["raw_json"] if "raw_json" in row.keys() else None  # noqa: SIM118 - a Row
-    if not raw:
-        return Mention.model_validate_json(row["mention_json"])
-    return Mention.model_validate({**json.loads(row["mention_json"]), "raw": json.loads(raw)})
-
-
-def _item(row: sqlite3.Row) -> Item:
-    analysis = json.loads(row["analysis_json"]) if row["analysis_json"] else {}
-    return Item(
-        id=row["id"],
-        source=row["source"],
-        mention=_mention(row),
-        state=State(row["state"]),
-        ingested_at=datetime.fromisoformat(row["ingested_at"]),
-        attempts=row["attempts"],
-        last_error=row["last_error"],
-        analysis=analysis,
-        sentiment=row["sentiment"],
-        intent=row["intent"],
-        urgency=row["urgency"],
-        draft=row["draft_text"],
-        draft_meta=json.loads(row["draft_meta"]) if row["draft_meta"] else {},
-        final_text=row["final_text"],
-        skip_reason=row["skip_reason"],
-        snooze_until=_dt(row["snooze_until"]),
-        next_attempt_at=_dt(row["next_attempt_at"]),
-        posted_url=row["posted_url"],
-        decided_by=row["decided_by"],
-        post_after=_dt(row["post_after"]),
-        revisions=row["revisions"],
-        original_rating=row["original_rating"],
-        revised_at=_dt(row["revised_at"]),
-        conversation_id=row["conversation_id"],
-    )
-
-
-def _claim(row: sqlite3.Row) -> Claim:
-    return Claim(
-        mention_id=row["mention_id"],
-        identity=row["identity"],
-        actor=row["actor"],
-        claimed_at=datetime.fromisoformat(row["claimed_at"]),
-        expires=datetime.fromisoformat(row["expires_at"]),
-    )
-
-
-def _decision(row: sqlite3.Row, duplicate: bool = False) -> Decision:
-    return Decision(
-        id=row["id"],
-        mention_id=row["mention_id"],
-        action=row["action"],
-        actor=row["actor"],
-        text=row["text"],
-        reason=row["reason"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-        duplicate=duplicate,
-    )
-
-
-def _decided_fields(
-    to: State,
-    now: datetime,
-    actor: str,
-    text: str | None,
-    snooze_until: datetime | None,
-    posted_url: str | None,
-) -> dict[str, Any]:
-    """The mention columns a decision that leads to ``to`` writes."""
-    if to is State.POSTED:
-        return {"posted_at": _ts(now), "posted_url": posted_url}
-    fields: dict[str, Any] = {"decided_at": _ts(now), "decided_by": actor}
-    if to is State.APPROVED:
-        fields.update(
-            final_text=text, attempts=0, next_attempt_at=None, last_error=None, post_after=_ts(now)
-        )
-    if to is State.SNOOZED:
-        fields["snooze_until"] = _ts(snooze_until)
-    return fields
-
-
-def _user(row: sqlite3.Row) -> UserRecord:
-    """A ``users`` row as a record (section 13A)."""
-    return UserRecord(
-        id=int(row["id"]),
-        name=str(row["name"]),
-        role=str(row["role"]),
-        password_hash=str(row["password_hash"]),
-        slack_user_id=row["slack_user_id"],
-        disabled=bool(row["disabled"]),
-        session_epoch=int(row["session_epoch"]),
-        created_at=_dt(row["created_at"]) or utcnow(),
-        last_login_at=_dt(row["last_login_at"]),
-    )
 
 
 _SEARCH_IDS = "SELECT rowid FROM mention_search WHERE mention_search MATCH ?"
@@ -1909,21 +1748,6 @@ def _facet_clauses(where: QueueFilter) -> tuple[list[str], list[Any]]:
     return clauses, args
 
 
-def _history_entry(row: sqlite3.Row, decided: list[Decision]) -> HistoryEntry:
-    data = json.loads(row["mention_json"])
-    return HistoryEntry(
-        mention_id=row["id"],
-        platform=row["platform"],
-        kind=str(data.get("kind", "post")),
-        created_at=datetime.fromisoformat(row["created_at"]),
-        text=str(data.get("text", "")),
-        state=State(row["state"]),
-        reply=row["reply"],
-        posted_url=row["posted_url"],
-        decisions=decided,
-    )
-
-
 # ---- section 16 helpers: operations rows (issue 16) ----
 _OPS_COLUMNS = (
     "id, source, platform, coalesce(json_extract(mention_json, '$.kind'), 'post'), state,"
@@ -1932,13 +1756,6 @@ _OPS_COLUMNS = (
     " json_extract(mention_json, '$.url'), json_extract(mention_json, '$.rating'), sentiment,"
     " intent, urgency, first_look_at, drafted_at, decided_at, posted_at, decided_by"
 )
-
-
-def _ops_row(r: sqlite3.Row) -> OpsRow:
-    return OpsRow(
-        r[0], r[1], r[2], r[3], r[4], _dt(r[5]) or utcnow(), r[6], r[7], int(r[8] or 0), r[9],
-        r[10], r[11], r[12], r[13], _dt(r[14]), _dt(r[15]), _dt(r[16]), _dt(r[17]), r[18],
-    )  # fmt: skip
 
 
 # ---- end 16 helpers ----

@@ -1,6 +1,32 @@
-// Undo countdowns and the one confirmation of bulk actions (the server re-checks everything).
+// Undo and SLA countdowns, and the one confirmation of bulk actions (the server re-checks
+// everything).
 (function () {
   "use strict";
+
+  // The server's duration_text: "45 s", "35 min", "2.0 h".
+  function duration(seconds) {
+    if (seconds < 120) return Math.round(seconds) + " s";
+    if (seconds < 7200) return Math.round(seconds / 60) + " min";
+    return (seconds / 3600).toFixed(1) + " h";
+  }
+
+  // SLA time left as the server counted it when it drew the card (a card replaced by a live
+  // update is a new element), run down only while its clock runs: outside business hours it
+  // stands still until the card is drawn again.
+  function tickSla() {
+    document.querySelectorAll(".sla-countdown[data-remaining]").forEach(function (el) {
+      if (!el.dataset.seen) el.dataset.seen = String(Date.now());
+      var passed = (Date.now() - parseFloat(el.dataset.seen)) / 1000;
+      var running = el.getAttribute("data-running") === "1";
+      var left = parseFloat(el.getAttribute("data-remaining")) - (running ? passed : 0);
+      if (left < 0) {
+        el.textContent = "SLA overdue by " + duration(Math.max(1, -left));
+        el.classList.add("breached");
+      } else {
+        el.textContent = "SLA due in " + duration(left);
+      }
+    });
+  }
 
   function tick() {
     document.querySelectorAll(".countdown[data-deadline]").forEach(function (el) {
@@ -35,5 +61,6 @@
   document.addEventListener("DOMContentLoaded", function () {
     tick();
     window.setInterval(tick, 1000);
+    window.setInterval(tickSla, 1000);
   });
 })();

@@ -8,7 +8,7 @@ import httplib2
 
 from repbot.errors import RateLimited, TransientError
 
-from .client import retry_after, short
+from ._google import retry_after, short
 
 
 class GuardedHttp(httplib2.Http):  # type: ignore[misc]
