@@ -131,9 +131,9 @@ def draft_language(draft: Draft, mention: Mention, brand: BrandConfig) -> str:
 def daemon_analysis(rows: Sequence[Row]) -> dict[str, Analysis]:
     """What the daemon's pipeline concludes about the spam and off-topic rows."""
     from repbot.classify.analyze import analyze
+    from repbot.classify.commands import intent_predictor
     from repbot.classify.config import ClassifierConfig, UrgencyConfig
     from repbot.classify.sentiment import load_classifier
-    from repbot.classify.commands import intent_predictor
 
     cfg = ClassifierConfig()
     picked = [row for row in rows if row.intent in NO_REPLY]

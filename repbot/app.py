@@ -21,7 +21,8 @@ from repbot.alerts import AlertDispatcher
 from repbot.approval.slack import SlackApproval
 from repbot.approval.wiring import attach_approval
 from repbot.brand import BrandConfig
-from repbot.classify import Classifier, load_classifier
+from repbot.classify.config import ClassifierConfig
+from repbot.classify.results import Classifier
 from repbot.config import Config, build_source
 from repbot.connector import Connector
 from repbot.metrics import Metrics
@@ -93,6 +94,13 @@ def load_embedder(classifier_model: str) -> Embedder | None:
     except Exception as exc:  # noqa: BLE001 - retrieval falls back to lexical similarity
         log.warning("no sentence embedder, knowledge retrieval is lexical: %s", exc)
         return None
+
+
+def load_classifier(cfg: ClassifierConfig) -> Classifier:
+    """The configured classifier (torch is imported here, not when this module is)."""
+    from repbot.classify.sentiment import load_classifier as load
+
+    return load(cfg)
 
 
 async def load_models(

@@ -25,7 +25,7 @@ from repbot.durations import parse_duration
 from repbot.errors import ConfigError, ModelError, RepbotError, StoreError
 from repbot.models import State, utcnow
 from repbot.secrets import redact
-from repbot.store import Item, SqliteStore
+from repbot.store import Item, SqliteStore, Store, store_for
 
 if TYPE_CHECKING:
     from repbot.pipeline import Pipeline
@@ -109,7 +109,27 @@ def build_parser() -> argparse.ArgumentParser:
     from repbot.backup import add_command as add_backup_command
 
     add_backup_command(_WithCommon(sub, common))
+    backup = sub.choices["backup"]
+    backup.set_defaults(func=_sqlite_only("backup", backup.get_default("func")))
     return parser
+
+
+def _sqlite_only(command: str, func: Handler) -> Handler:
+    """``func``, refused with a clear error (exit 2) when the store is on PostgreSQL."""
+
+    def checked(args: argparse.Namespace) -> int:
+        if getattr(args, "verify", None) is None:
+            config = load_config(args.config)
+            if config.store.backend == "postgres":
+                err.print(
+                    f"error: `repbot {command}` copies the SQLite store; this config uses "
+                    "PostgreSQL (back it up with pg_dump or your database's own backups)",
+                    markup=False,
+                )
+                return BAD_USAGE
+        return func(args)
+
+    return checked
 
 
 class _WithCommon:
@@ -247,7 +267,8 @@ def _check_console_token(config: Config) -> None:
 
 
 def _preflight_problems(config: Config) -> list[str]:
-    return _store_problems(config.store_file()) + _model_problems(config)
+    store = _store_problems(config.store_file()) if config.store.backend == "sqlite" else []
+    return store + _model_problems(config)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -312,7 +333,7 @@ def _summary_lines(config: Config) -> list[str]:
 
     lines = [
         f"brand: {config.brand.name}",
-        f"store: {config.store.path}",
+        f"store: {config.store.path}" if config.store.backend == "sqlite" else "store: postgres",
         f"classifier: {config.classifier.model}",
         f"responder: {config.responder.mode}",
         f"approval: {approval}",
@@ -352,7 +373,7 @@ async def _poll(config: Config, source: str, process: bool) -> int:
     from repbot.runner import SourceRunner
 
     config.source(source)
-    store = SqliteStore(config.store_file())
+    store = store_for(config)
     connector = build_source(config, source)
     try:
         runner = SourceRunner(store, connector)
@@ -389,7 +410,7 @@ async def _poll(config: Config, source: str, process: bool) -> int:
         store.close()
 
 
-async def _process(config: Config, store: SqliteStore, **models: Any) -> Pipeline:
+async def _process(config: Config, store: Store, **models: Any) -> Pipeline:
     """Classify and draft what is pending, with the daemon's models (``models``: test fakes)."""
     from repbot import app
     from repbot.logs import loading_status
@@ -406,7 +427,7 @@ async def _process(config: Config, store: SqliteStore, **models: Any) -> Pipelin
 
 def _cmd_queue(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    store = SqliteStore(config.store_file())
+    store = store_for(config)
     try:
         states = [State(s) for s in args.state] if args.state else None
         items = store.queue(states, args.platform, args.intent, args.limit)
@@ -527,7 +548,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         digest = period_report.write_report(config, period, args.out, lexical=args.lexical)
         out.print(f"wrote {args.out} ({digest.total} mentions, {len(digest.issues)} issues)")
         return OK
-    store = SqliteStore(config.store_file())
+    store = store_for(config)
     try:
         counts, times = store.counts(), store.response_times()
         data = {"queue": counts, "response_seconds": times, "alerts": store.alerts(10)}
@@ -559,7 +580,7 @@ def _cmd_requeue(args: argparse.Namespace) -> int:
         err.print("error: give item ids or --state, not both or neither", markup=False)
         return BAD_USAGE
     config = load_config(args.config)
-    store = SqliteStore(config.store_file())
+    store = store_for(config)
     try:
         if args.state:
             moved = workflow.requeue_state(store, State(args.state))
@@ -574,12 +595,10 @@ def _cmd_requeue(args: argparse.Namespace) -> int:
 def _cmd_prune(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     raw_before, audit_before = config.retention.cutoffs(utcnow())
-    store = SqliteStore(config.store_file())
+    store = store_for(config)
     try:
         result = store.prune(raw_before, audit_before)
-        if args.vacuum:
-            store.vacuum()
-        size = store.path.stat().st_size if store.path.exists() else 0
+        size = _vacuumed_size(store, args.vacuum)
     finally:
         store.close()
     data = {
@@ -593,11 +612,24 @@ def _cmd_prune(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=1))
         return OK
+    where = f"store is {size / 1e6:.1f} MB" if size is not None else "store is on PostgreSQL"
     out.print(
         f"pruned {result.raw_payloads} raw payloads and {result.audit_rows} audit rows;"
-        f" {result.pages_freed} pages returned; store is {size / 1e6:.1f} MB"
+        f" {result.pages_freed} pages returned; {where}"
     )
     return OK
+
+
+def _vacuumed_size(store: Store, vacuum: bool) -> int | None:
+    """The SQLite file's size after an optional VACUUM; None on PostgreSQL (its own
+    autovacuum returns the space; ``--vacuum`` is refused there)."""
+    if not isinstance(store, SqliteStore):
+        if vacuum:
+            raise StoreError("--vacuum rewrites the SQLite file; PostgreSQL runs autovacuum")
+        return None
+    if vacuum:
+        store.vacuum()
+    return store.path.stat().st_size if store.path.exists() else 0
 
 
 if __name__ == "__main__":

@@ -5,13 +5,20 @@ connectors, HTTP server and Slack connection are owned here and released in reve
 Work is event driven: a poll or webhook that stores new mentions wakes the pipeline, a drafted
 item or a decision wakes Slack delivery, a decision wakes the poster; ``pipeline.tick`` and the
 Slack pass interval are only fall-backs (retries, snoozes, changes made by other processes).
+On PostgreSQL, other daemons' new work and decisions arrive as ``NOTIFY`` (:class:`WorkListener`)
+and wake this daemon's pipeline, poster and Slack delivery the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
+import random
+import sys
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -41,6 +48,85 @@ STOP_GRACE = 3.0  # seconds in-flight polls, posts and Slack passes get to finis
 CLOSE_TIMEOUT = 2.0  # seconds for each group of clients (Slack, connectors, LLM) to close
 SLACK_PASS = 2.0  # fall-back interval of the Slack delivery pass
 OPS_JOBS = ("sla", "crisis", "silence", "digest")  # scheduled by OpsJobs.schedule
+WORKER_BACKOFF = (0.5, 30.0)  # first and longest wait (full jitter) after a failed worker step
+LISTEN_WAIT = 1.0  # seconds a listener waits for a NOTIFY before it checks for stop
+LISTEN_PING = 10.0  # seconds between liveness checks of an idle listening connection
+LISTEN_BACKOFF = (0.5, 30.0)  # first and longest wait (full jitter) before reconnecting
+
+
+class WorkListener:
+    """Wakes this daemon when another daemon on the same PostgreSQL database has work for it.
+
+    One thread holds one connection subscribed to ``LISTEN repbot_work`` (``NOTIFY`` is sent by
+    ingest and by decisions, see :mod:`repbot.store.postgres`) and calls ``wake`` for each
+    notification. The subscription is kept between waits, so no notification is lost while a
+    wake is handled; after every (re)connect ``wake`` is called once to catch up on what was
+    sent while unsubscribed. A lost connection (server down, network cut) is retried with
+    exponential backoff and full jitter; the daemon's other work never waits on this thread.
+    """
+
+    def __init__(self, dsn: str, wake: Callable[[], None]) -> None:
+        """``dsn``: the store's connection string (a secret: never logged)."""
+        self._dsn = dsn
+        self._wake = wake
+        self._stop = threading.Event()
+        self.listening = threading.Event()
+        """Set while subscribed (tests wait on it before sending a ``NOTIFY``)."""
+        self.backend_pid: int | None = None
+        self._thread = threading.Thread(target=self._run, name="repbot-listen", daemon=True)
+
+    def start(self) -> None:
+        """Start the listening thread."""
+        self._thread.start()
+
+    async def stop(self) -> None:
+        """Ask the thread to end and wait for it (at most ``LISTEN_WAIT`` plus a query)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            await asyncio.to_thread(self._thread.join, LISTEN_WAIT + 2.0)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the thread still runs."""
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        import psycopg
+
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._dsn, autocommit=True, connect_timeout=5) as conn:
+                    failures = 0
+                    self._listen(conn)
+            except psycopg.Error as exc:
+                self.listening.clear()
+                failures += 1
+                delay = _jittered(LISTEN_BACKOFF, failures)
+                log.warning(
+                    "listener lost the database (%s); reconnecting in %.1fs",
+                    redact(type(exc).__name__), delay,
+                )  # fmt: skip
+                self._stop.wait(delay)
+        self.listening.clear()
+
+    def _listen(self, conn: Any) -> None:
+        from repbot.store.postgres import WAKE_CHANNEL
+
+        conn.execute(f"LISTEN {WAKE_CHANNEL}")
+        self.backend_pid = conn.info.backend_pid
+        self.listening.set()
+        self._wake()  # whatever was sent before the subscription
+        checked = time.monotonic()
+        while not self._stop.is_set():
+            woke = False
+            for _ in conn.notifies(timeout=LISTEN_WAIT):
+                woke = True
+            if woke:
+                self._wake()
+            elif time.monotonic() - checked >= LISTEN_PING:
+                conn.execute("SELECT 1")  # a silent, dead connection raises here
+                checked = time.monotonic()
 
 
 class Daemon:
@@ -81,6 +167,7 @@ class Daemon:
         self._pipeline_lock = asyncio.Lock()  # a reload swaps the responder between passes
         self._reload_lock = asyncio.Lock()
         self._watcher = ConfigWatcher(config.path) if config.path and watch_config else None
+        self.listener: WorkListener | None = None
 
     async def __aenter__(self) -> Daemon:
         await self.initialise()
@@ -157,11 +244,32 @@ class Daemon:
         if self.slack is not None:
             await self.slack.start()
             self._spawn("slack", self.slack.sync, idle=SLACK_PASS, wake=self._slack_wake)
+        self._listen(store)
         self.scheduler.start()
         if self.config.server.enabled:
             await self.server.start(app)
             log.info("serving http://%s:%d/", self.server.host, self.server.port)
         log.info("started sources=%s", ",".join(self.runners) or "none")
+
+    def _listen(self, store: Store) -> None:
+        """On PostgreSQL, wake on other daemons' ``NOTIFY`` (new work, decisions)."""
+        dsn = _postgres_dsn(store)
+        if dsn is None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def wake() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed under a stopping daemon
+                loop.call_soon_threadsafe(self._woken_by_other)
+
+        self.listener = WorkListener(dsn, wake)
+        self.listener.start()
+
+    def _woken_by_other(self) -> None:
+        if not self._stopping.is_set():
+            self._pipeline_wake.set()
+            self._post_wake.set()
+            self._slack_wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start, wait for ``stop``, stop."""
@@ -188,10 +296,12 @@ class Daemon:
         opened = self._opening
         for task in self._interruptible:
             task.cancel()
+        listener = self.listener.stop() if self.listener is not None else asyncio.sleep(0)
         await asyncio.gather(
             _bounded("scheduler", self.scheduler.shutdown(timeout=STOP_GRACE), STOP_GRACE + 1.5),
             _bounded("workers", self._stop_workers(), STOP_GRACE + 1.5),
             _bounded("server", self.server.stop(), STOP_GRACE),
+            _bounded("listener", listener, STOP_GRACE),
         )
         closers: list[Awaitable[object]] = self.components.closers() if self.components else []
         if self.slack is not None:
@@ -226,13 +336,16 @@ class Daemon:
         wake = wake or asyncio.Event()
 
         async def loop() -> None:
+            failures = 0
             while not self._stopping.is_set():
                 wake.clear()
                 try:
                     moved = await step()
-                except Exception:
-                    log.exception("worker step failed worker=%s", name)
-                    moved = 0
+                    failures = 0
+                except Exception as exc:  # noqa: BLE001 - logged by _back_off; the worker goes on
+                    failures += 1
+                    await self._back_off(name, exc, failures)
+                    continue
                 if moved:
                     await asyncio.sleep(0)  # a busy worker still lets the loop serve others
                 else:
@@ -242,6 +355,21 @@ class Daemon:
         self._tasks.append(task)
         if interruptible:
             self._interruptible.append(task)
+
+    async def _back_off(self, worker: str, exc: Exception, failures: int) -> None:
+        """After a failed step (the store unreachable, say): wait with exponential backoff
+        and full jitter, so a worker neither spins on an outage nor retries in step with the
+        other daemons; a stop ends the wait."""
+        delay = _jittered(WORKER_BACKOFF, failures)
+        if failures == 1:
+            log.exception("worker step failed worker=%s", worker)
+        else:
+            error = redact(f"{type(exc).__name__}: {exc}")[:300]
+            log.warning(
+                "worker step failed again worker=%s failures=%d error=%s; next try in %.1fs",
+                worker, failures, error, delay,
+            )  # fmt: skip
+        await _first(self._stopping, timeout=delay)
 
     def _schedule_poll(self, name: str, runner: SourceRunner) -> None:
         interval = self.config.source(name).interval
@@ -259,11 +387,25 @@ class Daemon:
     def _poll_job(self, runner: SourceRunner) -> Callable[[], Awaitable[None]]:
         lock = self._poll_locks.setdefault(runner.name, asyncio.Lock())
 
+        failures, not_before = 0, 0.0
+
         async def poll() -> None:
+            nonlocal failures, not_before
+            if time.monotonic() < not_before:
+                return  # the store failed under the last poll: backing off
             async with lock:  # a reload closes the connector only between polls
                 if self.runners.get(runner.name) is not runner:
                     return  # removed or rebuilt by a reload
-                result = await runner.poll()
+                try:
+                    result = await runner.poll()
+                except Exception as exc:  # noqa: BLE001 - the store, not the source, failed
+                    failures += 1
+                    not_before = time.monotonic() + _jittered(WORKER_BACKOFF, failures)
+                    error = redact(f"{type(exc).__name__}: {exc}")[:300]
+                    log.warning("poll failed source=%s failures=%d error=%s",
+                                runner.name, failures, error)  # fmt: skip
+                    return
+                failures = 0
             if self.metrics is not None:
                 self.metrics.poll(runner.name, result.new, result.malformed, result.error_kind)
             if result.new or result.revised:
@@ -424,6 +566,21 @@ class Daemon:
             },
             "malformed": {name: r.malformed_total for name, r in self.runners.items()},
         }
+
+
+def _jittered(backoff: tuple[float, float], failures: int) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(longest, first * 2**n)]."""
+    first, longest = backoff
+    return random.uniform(0, min(longest, first * 2 ** min(failures, 16)))
+
+
+def _postgres_dsn(store: Store) -> str | None:
+    """The DSN of a PostgreSQL store (imported lazily: SQLite installs need no psycopg)."""
+    if "repbot.store.postgres" not in sys.modules:
+        return None  # no PostgreSQL store was ever opened in this process
+    from repbot.store.postgres import PostgresStore
+
+    return store.dsn if isinstance(store, PostgresStore) else None
 
 
 async def _first(*events: asyncio.Event, timeout: float) -> None:

@@ -23,7 +23,7 @@ from repbot.kpi import DIMENSIONS, STAGES, KpiReport, StageStats, kpis
 from repbot.models import utcnow
 from repbot.respond.textsim import Embedder
 from repbot.sla import clock_for
-from repbot.store import SqliteStore
+from repbot.store import store_for
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def render_html(digest: Digest) -> str:
 def write_report(config: Config, period: float, out_path: Path, *, lexical: bool = False) -> Digest:
     """Build the digest of the last ``period`` seconds and write it to ``out_path``."""
     embedder = None if lexical else _encoder()
-    store = SqliteStore(config.store_file())
+    store = store_for(config)
     try:
         until = utcnow()
         digest = build_digest(
@@ -128,7 +128,7 @@ def write_report(config: Config, period: float, out_path: Path, *, lexical: bool
 
 def period_kpis(config: Config, period: float) -> KpiReport:
     """The KPIs of the last ``period`` seconds' arrivals."""
-    store = SqliteStore(config.store_file())
+    store = store_for(config)
     try:
         until = utcnow()
         sla = config.alerts.sla

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from repbot.errors import RepbotError
+from repbot.errors import RepbotError, StoreError
 from repbot.metrics import CONTENT_TYPE, Metrics
 from repbot.runner import FAILING_AFTER
 from repbot.secrets import redact
@@ -120,7 +120,11 @@ def build_app(
     started = time.monotonic()
 
     async def healthz(_: web.Request) -> web.Response:
-        return web.json_response(health(store, started, health_extra))
+        try:
+            return web.json_response(health(store, started, health_extra))
+        except StoreError as exc:  # the process is up; its database is not (PostgreSQL outage)
+            body = {"status": "store_unavailable", "error": redact(str(exc))}
+            return web.json_response(body, status=503)
 
     async def readyz(_: web.Request) -> web.Response:
         body = readiness(store, model_loaded(), sources() if sources else None)

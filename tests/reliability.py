@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,7 +18,7 @@ from typing import Any
 
 from repbot.connectors.demo import load_sample
 from repbot.models import State
-from repbot.store import SqliteStore
+from repbot.store import SqliteStore, Store
 from repbot.testing.slack import FakeSlack
 from repbot.workflow import TRANSITIONS
 
@@ -67,7 +68,7 @@ def wait_until(db: Path, done: Callable[[SqliteStore], bool], timeout: float = 3
     raise AssertionError(f"did not settle: {counts(db)}")
 
 
-def settled(store: SqliteStore) -> bool:
+def settled(store: Store) -> bool:
     """Nothing left for the daemon to do without a human, Slack included."""
     state = store.counts()
     return (
@@ -138,7 +139,7 @@ def demo_ids(released: int) -> set[str]:
     return ids
 
 
-def assert_trails(store: SqliteStore, ids: list[int]) -> None:
+def assert_trails(store: Store, ids: list[int]) -> None:
     """Every item's audit trail is a path through the state machine ending in its state."""
     for item_id in ids:
         state = State.NEW
@@ -148,3 +149,105 @@ def assert_trails(store: SqliteStore, ids: list[int]) -> None:
                 state = State(event["detail"]["to_state"])
                 assert state in TRANSITIONS[State(event["detail"]["from_state"])], (item_id, event)
         assert state is store.get(item_id).state, item_id
+
+
+# --- several daemons on PostgreSQL (tests/test_postgres_reliability.py) ---
+
+
+def pg_wait_until(
+    open_store: Callable[[], Store], done: Callable[[Store], bool], timeout: float = 300
+) -> None:
+    """Open a store with ``open_store`` and poll it until ``done``; the timeout is a hang guard."""
+    store = open_store()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if done(store):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"did not settle: {store.counts()}")
+    finally:
+        store.close()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class TcpProxy:
+    """A loopback TCP proxy on its own thread and event loop, to cut a server off and back.
+
+    :meth:`cut` drops every open connection and refuses new ones (the port is closed, so a
+    connect fails at once, as for a server that is down); :meth:`restore` listens again on the
+    same port.
+    """
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._server: asyncio.Server | None = None
+        self._links: set[asyncio.StreamWriter] = set()
+        self.cuts = 0
+
+    def __enter__(self) -> TcpProxy:
+        self.thread.start()
+        self.restore()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cut()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+
+    def _run(self, work: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout=30)
+
+    def restore(self) -> None:
+        """Listen (again) and forward each new connection to the target."""
+
+        async def listen() -> asyncio.Server:
+            return await asyncio.start_server(self._link, "127.0.0.1", self.port)
+
+        self._server = self._run(listen())
+
+    def cut(self) -> None:
+        """Close the port and every forwarded connection."""
+
+        async def close() -> None:
+            if self._server is not None:
+                self._server.close()
+                self._server = None
+            for writer in list(self._links):
+                writer.transport.abort()
+            self._links.clear()
+
+        self._run(close())
+        self.cuts += 1
+
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._links |= {writer, up_writer}
+        await asyncio.gather(
+            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+        )
+        self._links -= {writer, up_writer}
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass  # the other side went away, or cut() aborted the link
+        finally:
+            writer.transport.abort()

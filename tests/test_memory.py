@@ -39,7 +39,7 @@ def test_threads_wait_passively_by_default() -> None:
 @pytest.mark.skipif(platform.system() != "Linux", reason="glibc mallopt")
 def test_allocator_returns_large_blocks_and_caps_arenas_on_glibc() -> None:
     applied, _ = _probe()
-    assert "mmap_threshold=65536" in applied
+    assert not any(a.startswith("mmap") for a in applied)
     assert "arena_max=2" in applied
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -10,6 +12,7 @@ import pytest
 
 from repbot import workflow
 from repbot.cli import main
+from repbot.models import State
 from repbot.store import SqliteStore
 from repbot.store.pg_migrations import PG_MIGRATIONS
 from repbot.store.postgres import open_postgres
@@ -100,3 +103,97 @@ def test_store_copy_refuses_a_sqlite_target(tmp_path: Path) -> None:
     config.write_text("store:\n  path: ./s.db\n")
     argv = ["store", "copy", "--from", "sqlite:x.db", "--to", "postgres", "-c", str(config)]
     assert main(argv) == 2
+
+
+def _stored(dsn: str, count: int) -> list[int]:
+    store = open_postgres(dsn)
+    try:
+        ids = store.ingest("src", [make_mention(i) for i in range(count)], "c1").new_ids
+        store.set_classified(ids[0], {"label": "negative", "urgency": 0.9})
+        store.skip(ids[1], "not about the brand")
+        return ids
+    finally:
+        store.close()
+
+
+def test_queue_and_requeue_read_and_write_postgres(
+    pg_config: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, dsn = pg_config
+    ids = _stored(dsn, 3)
+    assert main(["queue", "-c", str(config), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert sorted(i["id"] for i in listed) == sorted(ids) and listed[0]["id"] == ids[0]
+    assert main(["queue", "-c", str(config), "--json", "--state", "skipped"]) == 0
+    assert [i["id"] for i in json.loads(capsys.readouterr().out)] == [ids[1]]
+    assert main(["requeue", "-c", str(config), "--state", "skipped"]) == 0
+    assert f"requeued 1 item(s): {ids[1]}" in capsys.readouterr().out
+    store = open_postgres(dsn)
+    try:
+        assert store.get(ids[1]).state is State.NEW
+    finally:
+        store.close()
+
+
+def test_users_add_and_list_on_postgres(
+    pg_config: tuple[Path, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config, dsn = pg_config
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long passphrase\n"))
+    argv = ["users", "add", "alice", "--role", "admin", "--password-stdin", "-c", str(config)]
+    assert main(argv) == 0
+    assert "added alice (admin)" in capsys.readouterr().out
+    assert main(["users", "list", "--json", "-c", str(config)]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert (row["name"], row["role"]) == ("alice", "admin")
+    store = open_postgres(dsn)
+    try:
+        user = store.user_get("alice")
+        assert user is not None and user.role == "admin"
+        assert "a long passphrase" not in user.password_hash
+    finally:
+        store.close()
+
+
+def test_check_names_the_postgres_store_and_counts_its_accounts(
+    pg_config: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, dsn = pg_config
+    store = open_postgres(dsn)
+    try:
+        store.user_add("bob", "approver", "hash")
+    finally:
+        store.close()
+    assert main(["check", "-c", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "store: postgres" in out and "1 account(s)" in out and dsn not in out
+
+
+def test_report_on_postgres(
+    pg_config: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, dsn = pg_config
+    ids = _stored(dsn, 4)
+    assert main(["report", "-c", str(config), "--json", "--period", "7d"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["queue"] == {"new": 2, "classified": 1, "skipped": 1} and ids
+
+
+def test_prune_on_postgres(pg_config: tuple[Path, str], capsys: pytest.CaptureFixture[str]) -> None:
+    config, dsn = pg_config
+    _stored(dsn, 2)
+    assert main(["prune", "-c", str(config), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["file_bytes"] is None and data["raw_payloads_deleted"] == 0
+
+
+def test_prune_vacuum_and_backup_are_sqlite_only(
+    tmp_path: Path, pg_config: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, _ = pg_config
+    assert main(["backup", "--out", str(tmp_path / "copy.db"), "-c", str(config)]) == 2
+    assert "PostgreSQL" in capsys.readouterr().err and not (tmp_path / "copy.db").exists()
+    assert main(["prune", "--vacuum", "-c", str(config)]) == 2
+    assert "autovacuum" in capsys.readouterr().err

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -345,8 +346,8 @@ def test_slack_delivery_intent_sent_and_changed(store: Store) -> None:
     intent = store.slack_intend(mention_id, "C1")
     assert intent.ts is None and [i.mention_id for i in store.slack_intents()] == [mention_id]
     assert store.slack_undelivered(10) == []
-    again = store.slack_intend(mention_id, "C1")
-    assert again.episode == intent.episode  # names the same delivery on every daemon
+    assert intent.episode  # names the delivery in the message metadata
+    assert store.slack_intend(mention_id, "C1") is None  # claimed: no other daemon posts it
     store.slack_sent(
         mention_id,
         channel="C1",
@@ -365,6 +366,17 @@ def test_slack_delivery_intent_sent_and_changed(store: Store) -> None:
     assert changed.mention_id == mention_id and changed.item_version != version
     events = [e["event"] for e in store.audit_log(mention_id)]
     assert events.count("slack_delivered") == 1
+
+
+def test_slack_intend_claims_a_delivery_once_across_threads(store: Store) -> None:
+    if not store.shared:
+        pytest.skip("an embedded store belongs to one daemon (one connection, one thread)")
+    mention_id = _awaiting(store)
+    with ThreadPoolExecutor(8) as pool:
+        claims = list(pool.map(lambda _: store.slack_intend(mention_id, "C1"), range(8)))
+    assert sum(claim is not None for claim in claims) == 1
+    with pytest.raises(StoreError):
+        store.slack_intend(999_999, "C1")
 
 
 def test_slack_intent_forgotten(store: Store) -> None:

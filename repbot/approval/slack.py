@@ -20,7 +20,7 @@ import re
 import time
 import weakref
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -61,6 +61,9 @@ _AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked
 _FINAL = {State.POSTED, State.REJECTED, State.SNOOZED, State.SKIPPED}
 _DELIVER_BATCH = 200
 _UPDATE_BATCH = 500
+INTENT_LEASE = timedelta(seconds=60)
+"""On a shared store, how long another daemon's Slack post may be in flight (its client times
+out after 10 s) before its intent is settled here from the channel's history."""
 _HISTORY_MARGIN = 60.0  # seconds before the oldest intent (clock skew between us and Slack)
 _HISTORY_PAGE = 200
 _HISTORY_PAGES = 10
@@ -273,13 +276,13 @@ class SlackApproval:
         posted = 0
         for item, version in self.store.slack_undelivered(_DELIVER_BATCH):
             try:
-                await self._post(item, version)
-                posted += 1
+                posted += await self._post(item, version)
             except SlackApiError as exc:
                 log.warning("Slack refused draft %s: %s", item.id, exc.response.get("error"))
         return posted
 
-    async def _post(self, item: Item, version: str) -> None:
+    async def _post(self, item: Item, version: str) -> bool:
+        """Post ``item``'s draft unless another daemon claimed its delivery first."""
         urgent = item.urgency is not None and item.urgency >= self.cfg.urgent_threshold
         urgent = urgent or bool(item.analysis.get("senior"))  # legal and press: issue 15
         channel = (
@@ -287,6 +290,8 @@ class SlackApproval:
         )
         assert channel is not None
         intent = self.store.slack_intend(item.id, channel)
+        if intent is None:
+            return False
         rendered = self._render(item)
         try:
             resp = await self._post_client.chat_postMessage(
@@ -322,12 +327,20 @@ class SlackApproval:
                 tz=self.tz,
                 across_platforms=self.history.across_platforms,
             )
+        return True
 
     async def _resolve_intents(self) -> None:
-        """Settle posts whose outcome is unknown: found in history → recorded, else forgotten."""
+        """Settle posts whose outcome is unknown: found in history → recorded, else forgotten.
+
+        On a shared store an intent younger than :data:`INTENT_LEASE` may be another daemon's
+        post in flight: it is left alone (this daemon's own are never in flight here, as a
+        pass holds the sync lock).
+        """
+        settled_before = utcnow() - (INTENT_LEASE if self.store.shared else timedelta(0))
         by_channel: dict[str, list[SlackMessage]] = {}
         for intent in self.store.slack_intents():
-            by_channel.setdefault(intent.channel, []).append(intent)
+            if intent.intent_at <= settled_before:
+                by_channel.setdefault(intent.channel, []).append(intent)
         for channel, intents in by_channel.items():
             try:
                 found = await self._find_posted(channel, intents)

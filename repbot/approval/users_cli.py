@@ -73,10 +73,10 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def _run(func: Any) -> Any:
     def command(args: argparse.Namespace) -> int:
         from repbot.config import load_config
-        from repbot.store import SqliteStore
+        from repbot.store import store_for
 
         config = load_config(args.config)
-        store = SqliteStore(config.store_file())
+        store = store_for(config)
         try:
             return int(func(AccountService(store), args))
         except BadValue as exc:
@@ -174,7 +174,8 @@ def auth_mode(config: Any) -> str:
     web = config.approval.web
     if not web.enabled:
         return "console: disabled"
-    count = _count_accounts(config.store_file())
+    backend = config.store.backend
+    count = _count_accounts(config.store_file()) if backend == "sqlite" else _count_in(config)
     ways = [f"{count} account(s)" if count is not None else "accounts (store not readable)"]
     if web.slack_sign_in is not None:
         ways.append("Sign in with Slack")
@@ -187,6 +188,24 @@ def auth_mode(config: Any) -> str:
     if not count and web.slack_sign_in is None and not web.break_glass:
         ways.append("nobody can sign in yet: run `repbot users add NAME --role admin`")
     return f"console sign-in: required ({', '.join(ways)})"
+
+
+def _count_in(config: Any) -> int | None:
+    """Accounts in the configured (PostgreSQL) store; None when it cannot be opened."""
+    from repbot.errors import StoreError
+    from repbot.store import store_for
+
+    try:
+        store = store_for(config)
+    except StoreError:
+        return None
+    try:
+        count, after = 0, 0
+        while page := store.users(after_id=after, limit=500):
+            count, after = count + len(page), page[-1].id
+        return count
+    finally:
+        store.close()
 
 
 def _count_accounts(path: Any) -> int | None:

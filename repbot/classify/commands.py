@@ -59,9 +59,9 @@ def _feedback_labels(config_path: str | None) -> list[tuple[str, str]]:
     """``(text, label)`` of each labelled mention's latest human label, from the store."""
     from repbot.classify.feedback import latest_labels
     from repbot.config import load_config
-    from repbot.store.sqlite import SqliteStore
+    from repbot.store import store_for
 
-    store = SqliteStore(load_config(config_path).store_file())
+    store = store_for(load_config(config_path))
     try:
         return [(f.text, f.label) for f in latest_labels(store)]
     finally:
@@ -83,10 +83,10 @@ def cmd_eval_feedback(args: argparse.Namespace) -> int:
     from repbot.classify.feedback import agreement_report, current_intents, format_report
     from repbot.classify.feedback import latest_labels as latest
     from repbot.config import load_config
-    from repbot.store.sqlite import SqliteStore
+    from repbot.store import store_for
 
     config = load_config(args.config)
-    store = SqliteStore(config.store_file())
+    store = store_for(config)
     try:
         labels = latest(store)
     finally:

@@ -5,14 +5,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from transformers import AutoModel, PreTrainedModel, PreTrainedTokenizerBase
 
-from repbot.classify.model import base_model_dir, load_tokenizer, mean_pool, shared_base_encoder
+from repbot.classify.minilm import MiniLM, WordPieceTokenizer, base_model_dir, mean_pool
+from repbot.classify.model import load_tokenizer, quiet_transformers, shared_base_encoder
 from repbot.classify.sentiment import resolve_device
+from repbot.classify.text import trim_heap
 from repbot.errors import ModelError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 _DEFAULT: SentenceEmbedder | None = None
 _DEFAULT_LOCK = threading.Lock()
@@ -36,17 +41,23 @@ class SentenceEmbedder:
     ) -> None:
         self.path = path or base_model_dir()
         self._device = resolve_device(device)
-        self._model = self._encoder(path is None and self._device.type == "cpu")
-        self._tokenizer: PreTrainedTokenizerBase = load_tokenizer(self.path)
+        shared = path is None and self._device.type == "cpu"
+        self._model = self._encoder(shared)
+        self._tokenizer: PreTrainedTokenizerBase | WordPieceTokenizer = (
+            WordPieceTokenizer(self.path) if shared else load_tokenizer(self.path)
+        )
         self._lock = threading.Lock()
         self.max_tokens = max_tokens
         self.batch_size = batch_size
         self.dimension = int(self._model.config.hidden_size)
 
-    def _encoder(self, shared: bool) -> PreTrainedModel:
+    def _encoder(self, shared: bool) -> MiniLM | PreTrainedModel:
         """The process-wide base encoder (on the CPU) or a copy of its own on the device."""
         if shared:
             return shared_base_encoder()
+        from transformers import AutoModel
+
+        quiet_transformers()
         try:
             model: PreTrainedModel = AutoModel.from_pretrained(
                 str(self.path), local_files_only=True
@@ -59,7 +70,7 @@ class SentenceEmbedder:
         return model
 
     @property
-    def encoder(self) -> PreTrainedModel:
+    def encoder(self) -> MiniLM | PreTrainedModel:
         """The encoder this embedder runs (the shared base one over the packaged model)."""
         return self._model
 
@@ -85,6 +96,7 @@ class SentenceEmbedder:
             self._embed_batch(list(texts[i : i + self.batch_size]))
             for i in range(0, len(texts), self.batch_size)
         ]
+        trim_heap()  # the batches' activations, back to the OS
         return np.concatenate(chunks).astype(np.float32)
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:

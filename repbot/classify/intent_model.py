@@ -20,13 +20,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-from scipy import sparse
 
 from repbot.classify.escalation import normalise
 from repbot.errors import ModelError
+
+if TYPE_CHECKING:
+    from scipy import sparse  # training only: inference never loads scipy
 
 MODEL_LABELS: tuple[str, ...] = (
     "complaint",
@@ -235,6 +237,8 @@ def fit(
 
 
 def _matrix(rows: Sequence[dict[int, float]], column: dict[int, int]) -> sparse.csr_matrix:
+    from scipy import sparse
+
     indptr: list[int] = [0]
     indices: list[int] = []
     values: list[float] = []

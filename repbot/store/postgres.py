@@ -250,11 +250,24 @@ class SourceLock:
             self.conn = None
 
 
+CALL_WAIT = 3.0
+"""Seconds a store call waits for a pooled connection before it raises StoreError: the daemon
+calls the store from its event loop, so an unreachable server must not stall /healthz."""
+
+
 class PostgresStore(Store):
     """A :class:`Store` in a PostgreSQL database; safe to share between threads."""
 
+    shared = True
+
     def __init__(
-        self, dsn: str, *, migrate: bool = True, pool_size: int = 4, wait: float = 30.0
+        self,
+        dsn: str,
+        *,
+        migrate: bool = True,
+        pool_size: int = 4,
+        wait: float = 30.0,
+        call_wait: float = CALL_WAIT,
     ) -> None:
         self.dsn = dsn
         self._local = threading.local()
@@ -267,7 +280,7 @@ class PostgresStore(Store):
                 max_size=pool_size,
                 kwargs={"row_factory": dict_row},
                 open=True,
-                timeout=30,
+                timeout=call_wait,
             )
             self.pool.wait(timeout=wait)
         except (psycopg.Error, PoolTimeout) as exc:
@@ -288,8 +301,12 @@ class PostgresStore(Store):
             with held.transaction():
                 yield held
             return
-        with self.pool.connection() as conn, conn.transaction():
-            yield conn
+        try:
+            with self.pool.connection() as conn, conn.transaction():
+                yield conn
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            # the server is unreachable or the connection went: a StoreError like any other
+            raise StoreError(f"PostgreSQL unavailable: {redact(str(exc))}") from None
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -1674,21 +1691,22 @@ class PostgresStore(Store):
         )
         return [slack_message_of(r) for r in rows]
 
-    def slack_intend(self, mention_id: int, channel: str) -> SlackMessage:
+    def slack_intend(self, mention_id: int, channel: str) -> SlackMessage | None:
         with self._tx() as conn:
-            conn.execute(
+            claimed = conn.execute(
                 "INSERT INTO slack_messages (mention_id, channel, ts, state, episode, version,"
                 f" sig, is_open, intent_at, sent_at) SELECT id, %s, NULL, state,"
                 f" {_iso('state_changed_at')}, NULL, NULL, TRUE, %s, NULL FROM mentions"
                 " WHERE id = %s ON CONFLICT (mention_id) DO UPDATE SET channel = excluded.channel,"
                 " ts = NULL, state = excluded.state, episode = excluded.episode, version = NULL,"
-                " sig = NULL, is_open = TRUE, intent_at = excluded.intent_at, sent_at = NULL",
+                " sig = NULL, is_open = TRUE, intent_at = excluded.intent_at, sent_at = NULL"
+                " WHERE slack_messages.state <> excluded.state RETURNING mention_id",
                 (channel, utcnow(), mention_id),
-            )
-        intent = self.slack_message(mention_id)
-        if intent is None:
-            raise StoreError(f"no mention with id {mention_id}")
-        return intent
+            ).fetchone()
+        if claimed is None:
+            self.get(mention_id)  # StoreError when there is no such mention
+            return None
+        return self.slack_message(mention_id)
 
     def slack_sent(
         self,
@@ -1791,7 +1809,12 @@ class PostgresStore(Store):
 
 
 def open_postgres(
-    dsn: str, *, migrate: bool = True, pool_size: int = 4, wait: float = 30.0
+    dsn: str,
+    *,
+    migrate: bool = True,
+    pool_size: int = 4,
+    wait: float = 30.0,
+    call_wait: float = CALL_WAIT,
 ) -> PostgresStore:
     """Open (and by default migrate) a PostgreSQL store."""
-    return PostgresStore(dsn, migrate=migrate, pool_size=pool_size, wait=wait)
+    return PostgresStore(dsn, migrate=migrate, pool_size=pool_size, wait=wait, call_wait=call_wait)

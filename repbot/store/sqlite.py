@@ -1005,21 +1005,22 @@ class SqliteStore(Store):
         ).fetchall()
         return [slack_message_of(r) for r in rows]
 
-    def slack_intend(self, mention_id: int, channel: str) -> SlackMessage:
+    def slack_intend(self, mention_id: int, channel: str) -> SlackMessage | None:
         with self._tx() as conn:
-            conn.execute(
+            claimed = conn.execute(
                 "INSERT INTO slack_messages (mention_id, channel, ts, state, episode, version,"
                 " sig, is_open, intent_at, sent_at) SELECT id, ?, NULL, state, state_changed_at,"
                 " NULL, NULL, 1, ?, NULL FROM mentions WHERE id = ?"
                 " ON CONFLICT (mention_id) DO UPDATE SET channel = excluded.channel, ts = NULL,"
                 " state = excluded.state, episode = excluded.episode, version = NULL, sig = NULL,"
-                " is_open = 1, intent_at = excluded.intent_at, sent_at = NULL",
+                " is_open = 1, intent_at = excluded.intent_at, sent_at = NULL"
+                " WHERE slack_messages.state <> excluded.state RETURNING mention_id",
                 (channel, to_iso(utcnow()), mention_id),
-            )
-        intent = self.slack_message(mention_id)
-        if intent is None:
-            raise StoreError(f"no mention with id {mention_id}")
-        return intent
+            ).fetchone()
+        if claimed is None:
+            self.get(mention_id)  # StoreError when there is no such mention
+            return None
+        return self.slack_message(mention_id)
 
     def slack_sent(
         self,
