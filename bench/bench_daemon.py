@@ -134,6 +134,7 @@ class Daemon:
             "sources": [x_source, reddit_source],
             "server": {"host": "127.0.0.1", "port": self.port},
             "approval": {
+                "undo_seconds": 0,  # the click→posted figure measures the machinery, not the wait
                 "slack": {
                     "mode": "http",
                     "bot_token": "xoxb-bench-daemon",

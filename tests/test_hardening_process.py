@@ -372,7 +372,9 @@ def test_executor_runs_calls_and_reports_errors() -> None:
 def test_transformers_progress_bars_are_off_and_its_records_use_our_handlers() -> None:
     from transformers.utils import logging as hf_logging
 
-    import repbot.classify.model  # noqa: F401 - importing it configures transformers
+    from repbot.classify.model import base_model_dir, load_tokenizer
+
+    load_tokenizer(base_model_dir())  # every path into transformers configures it first
 
     assert not hf_logging.is_progress_bar_enabled()
     library = logging.getLogger("transformers")

@@ -379,6 +379,12 @@ def test_slack_intend_claims_a_delivery_once_across_threads(store: Store) -> Non
         store.slack_intend(999_999, "C1")
 
 
+def test_a_decided_item_is_never_claimed_for_delivery(store: Store) -> None:
+    mention_id = _awaiting(store)  # listed as undelivered by a daemon, then decided elsewhere
+    workflow.decide(store, mention_id, "approve", "U1", text="ok")
+    assert store.slack_intend(mention_id, "C1") is None and store.slack_message(mention_id) is None
+
+
 def test_slack_intent_forgotten(store: Store) -> None:
     mention_id = _awaiting(store)
     store.slack_intend(mention_id, "C1")

@@ -414,9 +414,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def slack_intend(self, mention_id: int, channel: str) -> SlackMessage | None:
-        """Claim the delivery of the item's current state to ``channel``: record the intent
-        and return it, or None when an intent or message for that state already exists (another
-        daemon is delivering it, so this one must not post)."""
+        """Claim the delivery of the item's draft to ``channel``: record the intent and return
+        it, or None when the item no longer awaits approval or an intent or message for that
+        state already exists (another daemon is delivering it or decided it meanwhile: this one
+        must not post)."""
 
     @abc.abstractmethod
     def slack_sent(

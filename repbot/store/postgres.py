@@ -1697,7 +1697,8 @@ class PostgresStore(Store):
                 "INSERT INTO slack_messages (mention_id, channel, ts, state, episode, version,"
                 f" sig, is_open, intent_at, sent_at) SELECT id, %s, NULL, state,"
                 f" {_iso('state_changed_at')}, NULL, NULL, TRUE, %s, NULL FROM mentions"
-                " WHERE id = %s ON CONFLICT (mention_id) DO UPDATE SET channel = excluded.channel,"
+                " WHERE id = %s AND state = 'awaiting_approval'"
+                " ON CONFLICT (mention_id) DO UPDATE SET channel = excluded.channel,"
                 " ts = NULL, state = excluded.state, episode = excluded.episode, version = NULL,"
                 " sig = NULL, is_open = TRUE, intent_at = excluded.intent_at, sent_at = NULL"
                 " WHERE slack_messages.state <> excluded.state RETURNING mention_id",

@@ -1010,7 +1010,7 @@ class SqliteStore(Store):
             claimed = conn.execute(
                 "INSERT INTO slack_messages (mention_id, channel, ts, state, episode, version,"
                 " sig, is_open, intent_at, sent_at) SELECT id, ?, NULL, state, state_changed_at,"
-                " NULL, NULL, 1, ?, NULL FROM mentions WHERE id = ?"
+                " NULL, NULL, 1, ?, NULL FROM mentions WHERE id = ? AND state = 'awaiting_approval'"
                 " ON CONFLICT (mention_id) DO UPDATE SET channel = excluded.channel, ts = NULL,"
                 " state = excluded.state, episode = excluded.episode, version = NULL, sig = NULL,"
                 " is_open = 1, intent_at = excluded.intent_at, sent_at = NULL"
