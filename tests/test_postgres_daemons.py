@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import psycopg
@@ -162,3 +163,16 @@ def test_one_runner_per_source_polls_and_the_other_takes_over(
     assert asyncio.run(second.poll()).skipped_reason is None
     assert second.connector.cursors == ["c1"]  # type: ignore[attr-defined]
     assert asyncio.run(first.poll()).skipped_reason == "polled by another daemon"
+
+
+def test_two_daemons_racing_for_one_slack_delivery_one_wins(
+    two: tuple[PostgresStore, PostgresStore],
+) -> None:
+    a, b = two
+    [mention_id] = a.ingest("src", [make_mention(1)], None).new_ids
+    a.set_classified(mention_id, {"label": "negative", "urgency": 0.5})
+    a.set_draft(mention_id, "Sorry about that", {"limit": 280})
+    stores = [a, b] * 4
+    with ThreadPoolExecutor(8) as pool:
+        claims = list(pool.map(lambda s: s.slack_intend(mention_id, "C1"), stores))
+    assert sum(claim is not None for claim in claims) == 1
